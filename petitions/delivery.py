@@ -1,0 +1,102 @@
+"""Hands a composed message to Django's mail API and says what became of it.
+
+Any django-anymail ESP (or Django's file backend locally) sits behind the same
+call. Failures are sorted into two kinds, because they are handled in
+opposite ways: a transient failure is tried again later, a permanent one is
+recorded with its reason and not tried again.
+"""
+
+import smtplib
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from anymail.exceptions import (
+    AnymailAPIError,
+    AnymailInvalidAddress,
+    AnymailRecipientsRefused,
+    AnymailRequestsAPIError,
+    AnymailUnsupportedFeature,
+)
+from django.core.mail import get_connection
+from django.utils.http import parse_http_date_safe
+
+# Statuses an ESP uses for "not now": rate limits, timeouts and its own faults.
+TRANSIENT_HTTP_STATUSES = {408, 409, 425, 429, 500, 502, 503, 504}
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=1)
+
+
+@dataclass
+class DeliveryFailure(Exception):
+    reason: str
+    transient: bool
+    retry_after: timedelta | None = None
+
+    def __str__(self):
+        return self.reason
+
+
+def deliver(message, *, idempotency_key):
+    """Send one message; return the ESP's message id (or the Message-ID we set).
+
+    The idempotency key is passed to backends that accept one, so that a retry
+    after a lost response cannot send the message twice. Raises DeliveryFailure.
+    """
+    message.idempotency_key = idempotency_key
+    try:
+        sent = get_connection(fail_silently=False).send_messages([message])
+    except AnymailRecipientsRefused as error:
+        raise DeliveryFailure(f"Recipient refused by the email service: {error}", transient=False) from error
+    except (AnymailInvalidAddress, AnymailUnsupportedFeature) as error:
+        raise DeliveryFailure(f"Message cannot be sent: {error}", transient=False) from error
+    except AnymailRequestsAPIError as error:
+        raise _classify_http_error(error) from error
+    except AnymailAPIError as error:
+        raise DeliveryFailure(f"Email service error: {error}", transient=True) from error
+    except (smtplib.SMTPException, OSError) as error:
+        raise DeliveryFailure(f"Mail transport error: {error}", transient=True) from error
+    if sent != 1:
+        raise DeliveryFailure("The mail backend reported the message as not sent.", transient=True)
+    status = getattr(message, "anymail_status", None)
+    if status is not None and status.message_id:
+        message_id = status.message_id
+        return message_id if isinstance(message_id, str) else ",".join(sorted(message_id))
+    return ""
+
+
+def _classify_http_error(error):
+    status = error.status_code
+    summary = _first_line(str(error))
+    if status is None:
+        return DeliveryFailure(f"Email service unreachable: {summary}", transient=True)
+    if status in TRANSIENT_HTTP_STATUSES or status >= 500:
+        retry_after = None
+        if error.response is not None:
+            retry_after = _parse_retry_after(error.response.headers.get("Retry-After"))
+        return DeliveryFailure(f"Email service answered {status}: {summary}", transient=True, retry_after=retry_after)
+    return DeliveryFailure(f"Email service refused the message ({status}): {summary}", transient=False)
+
+
+def _first_line(text):
+    return text.strip().splitlines()[0][:500] if text.strip() else ""
+
+
+def _parse_retry_after(value):
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    timestamp = parse_http_date_safe(value)
+    if timestamp is None:
+        return None
+    return timedelta(seconds=max(0, timestamp - time.time()))
+
+
+def backoff(attempts, retry_after=None):
+    """How long to wait before attempt number `attempts + 1`."""
+    delay = min(BACKOFF_BASE * (2 ** max(0, attempts - 1)), BACKOFF_MAX)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, BACKOFF_MAX))
+    return delay

@@ -1,0 +1,115 @@
+"""Input validation for signing. Nothing here writes."""
+
+import unicodedata
+
+from django import forms
+from django.core.validators import RegexValidator
+from django_countries import countries
+
+NAME_MAX_LENGTH = 100
+EMAIL_MAX_LENGTH = 254
+POSTCODE_MAX_LENGTH = 16
+
+# Characters that can hide, reorder or break a line of text. Zero-width joiners
+# (U+200C, U+200D) are left alone: Persian, Indic and other scripts need them.
+_BIDI_CONTROLS = {chr(code) for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+_LINE_SEPARATORS = {"\u2028", "\u2029", "\x85"}
+
+
+def _has_control_characters(value):
+    return any(
+        unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS or char in _LINE_SEPARATORS for char in value
+    )
+
+
+def validate_plain_line(value):
+    if _has_control_characters(value):
+        raise forms.ValidationError(
+            "Please use only letters, spaces and punctuation: line breaks and control characters can't be used.",
+            code="control_characters",
+        )
+
+
+def validate_has_letter(value):
+    if not any(unicodedata.category(char).startswith("L") for char in value):
+        raise forms.ValidationError("Please enter a name with at least one letter.", code="no_letters")
+
+
+class SignatureForm(forms.Form):
+    first_name = forms.CharField(
+        label="First name",
+        error_messages={"required": "Please enter your first name."},
+        max_length=NAME_MAX_LENGTH,
+        validators=[validate_plain_line, validate_has_letter],
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label="Last name",
+        error_messages={"required": "Please enter your last name."},
+        max_length=NAME_MAX_LENGTH,
+        validators=[validate_plain_line, validate_has_letter],
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+    email = forms.EmailField(
+        label="Email",
+        error_messages={
+            "required": "Please enter your email address.",
+            "invalid": "Please enter a valid email address, like name@example.org.",
+        },
+        max_length=EMAIL_MAX_LENGTH,
+        validators=[validate_plain_line],
+        help_text="Only to confirm your signature. Never shown publicly, never sent to the recipients unless you tick that box below.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email", "spellcheck": "false"}),
+    )
+    country = forms.ChoiceField(
+        label="Country",
+        choices=lambda: [("", "Choose your country")] + [(code, name) for code, name in countries],
+        error_messages={
+            "required": "Please choose your country.",
+            "invalid_choice": "Please choose your country from the list.",
+        },
+    )
+    postcode = forms.CharField(
+        label="Postcode (optional)",
+        max_length=POSTCODE_MAX_LENGTH,
+        required=False,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9][A-Za-z0-9 \-]*$",
+                "Please use only letters, digits, spaces and hyphens in the postcode.",
+                code="postcode",
+            )
+        ],
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
+    )
+    letter_consent = forms.BooleanField(
+        required=True,
+        error_messages={"required": "Please tick this box: the letter is sent in your name, so we need your agreement."},
+    )
+    reply_consent = forms.BooleanField(required=False)
+    updates_consent = forms.BooleanField(required=False)
+    # Hidden from people by the stylesheet and from screen readers by
+    # aria-hidden; bots that fill every field give themselves away.
+    website = forms.CharField(
+        required=False,
+        label="Leave this field empty",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def __init__(self, *args, consents, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["letter_consent"].label = consents["letter"].text
+        self.fields["reply_consent"].label = consents["reply"].text
+        self.fields["updates_consent"].label = consents["updates"].text
+
+    def clean_first_name(self):
+        return " ".join(self.cleaned_data["first_name"].split())
+
+    def clean_last_name(self):
+        return " ".join(self.cleaned_data["last_name"].split())
+
+    def clean_postcode(self):
+        return " ".join(self.cleaned_data["postcode"].split()).upper()
+
+    def is_bot(self):
+        return bool(self.data.get("website"))

@@ -1,0 +1,290 @@
+"""Data of the petition service: petitions, their recipients, signatures, the
+letters sent on the signers' behalf, and the outbox of work to do after commit.
+
+Writes live in `petitions.services`; this module only describes data, its
+constraints and small read-only query helpers.
+"""
+
+import uuid
+
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django_countries.fields import CountryField
+
+
+class Petition(models.Model):
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200)
+    headline = models.CharField(max_length=300, blank=True, help_text="The line under the title.")
+    summary = models.CharField(max_length=300, blank=True, help_text="One line, shown first.")
+    body = models.TextField(help_text="The facts, as the petition's author wrote them. Paragraphs separated by blank lines.")
+    call_to_action = models.CharField(max_length=300, blank=True)
+    further_reading = models.TextField(blank=True, help_text="Titles of further reading, one per line.")
+    letter_subject = models.CharField(max_length=200)
+    letter_greeting = models.CharField(max_length=300, help_text="The letter's opening line, e.g. 'Dear ...,'")
+    letter_body = models.TextField(help_text="The letter up to its demands. Paragraphs separated by blank lines.")
+    letter_demands_intro = models.CharField(max_length=300, blank=True)
+    letter_closing = models.CharField(max_length=100, default="Yours sincerely,")
+    goal = models.PositiveIntegerField(default=10000)
+    is_open = models.BooleanField(default=True, help_text="Closed petitions show their text but take no signatures.")
+    targets = models.ManyToManyField("Target", related_name="petitions", blank=True, verbose_name="recipients")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.title
+
+    def body_paragraphs(self):
+        return _paragraphs(self.body)
+
+    def letter_paragraphs(self):
+        return _paragraphs(self.letter_body)
+
+    def further_reading_lines(self):
+        return [line.strip() for line in self.further_reading.splitlines() if line.strip()]
+
+
+def _paragraphs(text):
+    return [part.strip() for part in text.replace("\r\n", "\n").split("\n\n") if part.strip()]
+
+
+class Demand(models.Model):
+    petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="demands")
+    position = models.PositiveSmallIntegerField(default=0)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.text[:80]
+
+
+class BackgroundFact(models.Model):
+    """A fact of the campaign's background, in our words, with its source named."""
+
+    petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="background_facts")
+    position = models.PositiveSmallIntegerField(default=0)
+    text = models.TextField()
+    source_name = models.CharField(max_length=200)
+    source_detail = models.CharField(max_length=300, blank=True, help_text="Date or title of the source.")
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.text[:80]
+
+
+class Target(models.Model):
+    """A named recipient of the petition's letter."""
+
+    name = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, blank=True)
+    organisation = models.CharField(max_length=200, blank=True)
+    email = models.EmailField()
+    is_active = models.BooleanField(default=True, help_text="Inactive recipients are sent no new letters.")
+    hourly_cap = models.PositiveIntegerField(
+        default=120, help_text="At most this many letters are sent to this recipient in any hour."
+    )
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "recipient"
+
+    def __str__(self):
+        return f"{self.name}, {self.title}" if self.title else self.name
+
+
+class ConsentWording(models.Model):
+    """One version of the words a signer agrees to, kept for ever once used."""
+
+    class Kind(models.TextChoices):
+        LETTER = "letter", "Send the letter in my name"
+        REPLY = "reply", "Recipients may reply to me"
+        UPDATES = "updates", "Campaign updates"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    version = models.PositiveIntegerField()
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "-version"]
+        constraints = [models.UniqueConstraint(fields=["kind", "version"], name="consent_kind_version_unique")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} v{self.version}"
+
+
+class SignatureQuerySet(models.QuerySet):
+    def counted(self):
+        return self.filter(state=Signature.State.CONFIRMED)
+
+
+class Signature(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending confirmation"
+        CONFIRMED = "confirmed", "Confirmed"
+        INVALIDATED = "invalidated", "Invalidated"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    petition = models.ForeignKey(Petition, on_delete=models.PROTECT, related_name="signatures")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    email = models.EmailField(max_length=254, help_text="As the signer typed it, trimmed.")
+    email_normalized = models.CharField(max_length=254, editable=False)
+    country = CountryField()
+    postcode = models.CharField(max_length=16, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+
+    letter_consent = models.ForeignKey(ConsentWording, on_delete=models.PROTECT, related_name="+")
+    reply_consent = models.ForeignKey(
+        ConsentWording, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+        help_text="Set when the signer let recipients reply to them.",
+    )
+    updates_consent = models.ForeignKey(
+        ConsentWording, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+        help_text="Set when the signer asked for campaign updates.",
+    )
+
+    created_at = models.DateTimeField(default=timezone.now, help_text="When the signer signed and consented.")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    invalidated_at = models.DateTimeField(null=True, blank=True)
+    invalidated_reason = models.CharField(max_length=300, blank=True)
+    repeat_notices_sent = models.PositiveSmallIntegerField(default=0)
+
+    objects = SignatureQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["petition", "email_normalized"], name="signature_one_per_email"),
+            models.CheckConstraint(
+                condition=models.Q(email_normalized=Lower(models.F("email_normalized"))),
+                name="signature_email_normalized_lowercase",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["petition", "state"], name="signature_petition_state"),
+            models.Index(fields=["created_at"], name="signature_created"),
+            models.Index(fields=["country"], name="signature_country"),
+        ]
+
+    def __str__(self):
+        return f"{self.full_name} ({self.get_state_display()})"
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def allows_reply(self):
+        return self.reply_consent_id is not None
+
+    @property
+    def wants_updates(self):
+        return self.updates_consent_id is not None
+
+
+class LetterQuerySet(models.QuerySet):
+    def sent_to_in_last_hour(self, target, now):
+        """Letters that count against a recipient's hourly cap at `now`."""
+        return self.filter(
+            target=target,
+            state__in=[Letter.State.SENDING, Letter.State.SENT],
+            send_started_at__gt=now - timezone.timedelta(hours=1),
+        )
+
+
+class Letter(models.Model):
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    signature = models.ForeignKey(Signature, on_delete=models.CASCADE, related_name="letters")
+    target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="letters")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(help_text="The letter text, signed with the signer's name and country.")
+    from_name = models.CharField(max_length=201)
+    reply_to = models.EmailField(max_length=254)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # When a dispatcher last handed this letter to the broker; it is handed over
+    # again only once this lease has run out, so a slow queue is not flooded.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    send_started_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    esp_message_id = models.CharField(max_length=200, blank=True)
+
+    objects = LetterQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["signature", "target"], name="letter_one_per_signature_target"),
+        ]
+        indexes = [
+            models.Index(fields=["target", "state", "next_attempt_at"], name="letter_due"),
+            models.Index(fields=["target", "send_started_at"], name="letter_cap_window"),
+        ]
+
+    def __str__(self):
+        return f"Letter to {self.target.name} from {self.from_name}"
+
+    @property
+    def idempotency_key(self):
+        return f"letter-{self.pk}"
+
+
+class Outbox(models.Model):
+    """Work to be done after a commit, recorded in the same transaction as the
+    write that asks for it, so that a broker outage delays it but never loses it."""
+
+    class Kind(models.TextChoices):
+        CONFIRMATION_EMAIL = "confirmation_email", "Confirmation email"
+        ALREADY_SIGNED_EMAIL = "already_signed_email", "Already-signed email"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    signature = models.ForeignKey(Signature, on_delete=models.CASCADE, related_name="outbox", null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # When this entry was last handed to the broker; it is handed over again if
+    # it is still pending once this lease has run out (say Redis lost it).
+    published_at = models.DateTimeField(null=True, blank=True)
+    publish_count = models.PositiveIntegerField(default=0)
+    done_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    esp_message_id = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "outbox entry"
+        verbose_name_plural = "outbox"
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="outbox_pending", condition=models.Q(state="pending")),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def idempotency_key(self):
+        return f"outbox-{self.pk}"

@@ -1,0 +1,430 @@
+"""Every write the petition domain makes.
+
+Each service takes keyword arguments, runs in one transaction, and says what it
+guarantees. Work for Celery is recorded in the same transaction (an outbox
+row, or a queued letter, which is its own outbox) and published only after
+commit; a periodic task publishes whatever that missed. Signing therefore
+never depends on the broker being up.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from petitions import emails
+from petitions.counts import counts_reconcile
+from petitions.delivery import DeliveryFailure, backoff, deliver
+from petitions.models import ConsentWording, Letter, Outbox, Signature, Target
+
+logger = logging.getLogger(__name__)
+
+# A task handed to the broker that has not run within this time is assumed lost
+# (Redis restarted without persistence, say) and is handed over again. Tasks
+# are idempotent, so a copy that was merely slow does no harm.
+OUTBOX_LEASE = timezone.timedelta(seconds=getattr(settings, "OUTBOX_LEASE_SECONDS", 120))
+# A letter marked as sending for longer than this lost its worker mid-send and
+# is queued again; the ESP's idempotency key stops a second copy going out.
+LETTER_SEND_LEASE = timezone.timedelta(minutes=10)
+MAX_ATTEMPTS = 12
+REPUBLISH_BATCH = 1000
+
+
+class PetitionClosed(Exception):
+    pass
+
+
+def email_normalize(email):
+    """The form under which two addresses count as the same signer."""
+    return email.strip().lower()
+
+
+def consent_wordings_current():
+    """The newest wording of each kind of consent, keyed by kind."""
+    current = {}
+    for wording in ConsentWording.objects.order_by("kind", "-version"):
+        current.setdefault(wording.kind, wording)
+    return current
+
+
+@dataclass(frozen=True)
+class SignOutcome:
+    signature: Signature
+    is_new: bool
+
+
+def signature_create(
+    *, petition, first_name, last_name, email, country, postcode="", wants_reply=False, wants_updates=False
+):
+    """Record a pending signature and ask for its confirmation email.
+
+    A repeat signer (same petition, same normalised email) changes nothing but
+    gets an already-signed email, at most REPEAT_NOTICE_LIMIT times, so the
+    caller can show every signer the same page. Enqueues after commit; safe
+    when the broker is down.
+    """
+    if not petition.is_open:
+        raise PetitionClosed(petition.slug)
+    consents = consent_wordings_current()
+    now = timezone.now()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                signature = Signature.objects.create(
+                    petition=petition,
+                    first_name=first_name,
+                    last_name=last_name,
+                    email=email.strip(),
+                    email_normalized=email_normalize(email),
+                    country=country,
+                    postcode=postcode,
+                    letter_consent=consents[ConsentWording.Kind.LETTER],
+                    reply_consent=consents[ConsentWording.Kind.REPLY] if wants_reply else None,
+                    updates_consent=consents[ConsentWording.Kind.UPDATES] if wants_updates else None,
+                    created_at=now,
+                )
+        except IntegrityError:
+            signature = Signature.objects.select_for_update().get(
+                petition=petition, email_normalized=email_normalize(email)
+            )
+            if (
+                signature.state != Signature.State.INVALIDATED
+                and signature.repeat_notices_sent < settings.REPEAT_NOTICE_LIMIT
+            ):
+                Signature.objects.filter(pk=signature.pk).update(repeat_notices_sent=F("repeat_notices_sent") + 1)
+                _outbox_add(Outbox.Kind.ALREADY_SIGNED_EMAIL, signature, now)
+            return SignOutcome(signature=signature, is_new=False)
+        _outbox_add(Outbox.Kind.CONFIRMATION_EMAIL, signature, now)
+    return SignOutcome(signature=signature, is_new=True)
+
+
+def _outbox_add(kind, signature, now):
+    # Marked as published from the start: publishing right after commit almost
+    # always works, and when it does not, the failure path clears the mark so
+    # the periodic sweep picks the entry up at once.
+    entry = Outbox.objects.create(kind=kind, signature=signature, created_at=now, next_attempt_at=now, published_at=now)
+    transaction.on_commit(lambda: _outbox_publish([entry.pk]))
+    return entry
+
+
+def _outbox_publish(outbox_ids):
+    from petitions.tasks import outbox_deliver
+
+    try:
+        _publish(outbox_deliver, [(entry_id,) for entry_id in outbox_ids])
+    except BrokerError as error:
+        logger.warning("Broker unavailable, %d outbox entries left for the sweep: %s", len(outbox_ids), error)
+        Outbox.objects.filter(pk__in=outbox_ids).update(published_at=None)
+        return False
+    return True
+
+
+def _publish(task, argument_tuples):
+    """Hand tasks to the broker over one connection; raise BrokerError on failure.
+
+    No retries here: callers either run in a request, which must not wait on a
+    broker, or in a periodic task that will simply try again.
+    """
+    from campaign.celery import app
+
+    with app.producer_or_acquire() as producer:
+        for arguments in argument_tuples:
+            task.apply_async(args=arguments, producer=producer, retry=False)
+
+
+def outbox_republish(*, now=None):
+    """Publish due outbox entries that were never published or whose lease ran out.
+
+    Returns how many were handed to the broker. Safe to run concurrently and
+    repeatedly: delivery is idempotent.
+    """
+    now = now or timezone.now()
+    due = list(
+        Outbox.objects.filter(state=Outbox.State.PENDING, next_attempt_at__lte=now)
+        .filter(Q(published_at__isnull=True) | Q(published_at__lt=now - OUTBOX_LEASE))
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:REPUBLISH_BATCH]
+    )
+    if not due:
+        return 0
+    Outbox.objects.filter(pk__in=due).update(published_at=now, publish_count=F("publish_count") + 1)
+    if not _outbox_publish(due):
+        return 0
+    return len(due)
+
+
+_OUTBOX_BUILDERS = {
+    Outbox.Kind.CONFIRMATION_EMAIL: emails.confirmation_email,
+    Outbox.Kind.ALREADY_SIGNED_EMAIL: emails.already_signed_email,
+}
+
+
+def outbox_deliver(*, outbox_id):
+    """Send the email an outbox entry asks for, once.
+
+    The entry is claimed by a single UPDATE, so two copies of the task cannot
+    both send; a copy arriving after success finds it done and does nothing.
+    The ESP is called outside any transaction with the entry's idempotency
+    key. Transient failures are scheduled again from the database.
+    """
+    now = timezone.now()
+    claimed = Outbox.objects.filter(
+        pk=outbox_id, state=Outbox.State.PENDING, next_attempt_at__lte=now
+    ).update(next_attempt_at=now + OUTBOX_LEASE, attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    entry = Outbox.objects.select_related("signature__petition").get(pk=outbox_id)
+    message = _OUTBOX_BUILDERS[entry.kind](entry.signature)
+    try:
+        message_id = deliver(message, idempotency_key=entry.idempotency_key)
+    except DeliveryFailure as failure:
+        _outbox_failure_record(entry, failure)
+        return None
+    Outbox.objects.filter(pk=entry.pk).update(
+        state=Outbox.State.DONE, done_at=timezone.now(), esp_message_id=message_id, last_error=""
+    )
+    return message_id
+
+
+def _outbox_failure_record(entry, failure):
+    now = timezone.now()
+    if failure.transient and entry.attempts < MAX_ATTEMPTS:
+        Outbox.objects.filter(pk=entry.pk).update(
+            next_attempt_at=now + backoff(entry.attempts, failure.retry_after),
+            published_at=None,
+            last_error=failure.reason,
+        )
+        logger.info("Outbox %s: transient failure, retrying later: %s", entry.pk, failure.reason)
+    else:
+        Outbox.objects.filter(pk=entry.pk).update(state=Outbox.State.FAILED, done_at=now, last_error=failure.reason)
+        logger.warning("Outbox %s failed for good: %s", entry.pk, failure.reason)
+
+
+class ConfirmResult:
+    CONFIRMED = "confirmed"
+    ALREADY_CONFIRMED = "already_confirmed"
+    NOT_CONFIRMABLE = "not_confirmable"
+    PETITION_CLOSED = "petition_closed"
+
+
+def signature_confirm(*, public_id):
+    """Confirm a pending signature and queue one letter per active recipient.
+
+    Idempotent: confirming again changes nothing and queues nothing. Returns
+    (ConfirmResult, signature or None). Letters are published after commit;
+    the dispatcher sends any that publishing missed.
+    """
+    with transaction.atomic():
+        signature = (
+            Signature.objects.select_for_update().select_related("petition").filter(public_id=public_id).first()
+        )
+        if signature is None or signature.state == Signature.State.INVALIDATED:
+            return ConfirmResult.NOT_CONFIRMABLE, signature
+        if signature.state == Signature.State.CONFIRMED:
+            return ConfirmResult.ALREADY_CONFIRMED, signature
+        if not signature.petition.is_open:
+            return ConfirmResult.PETITION_CLOSED, signature
+        now = timezone.now()
+        signature.state = Signature.State.CONFIRMED
+        signature.confirmed_at = now
+        signature.save(update_fields=["state", "confirmed_at"])
+        letters = Letter.objects.bulk_create(_letters_for(signature, now))
+        letter_ids = [letter.pk for letter in letters]
+        transaction.on_commit(lambda: _letters_publish(letter_ids))
+    return ConfirmResult.CONFIRMED, signature
+
+
+def _letters_for(signature, now):
+    petition = signature.petition
+    body = emails.letter_text(
+        petition, signer_name=signature.full_name, signer_country=signature.country.name
+    )
+    reply_to = signature.email if signature.allows_reply else settings.CAMPAIGN_REPLY_TO
+    return [
+        Letter(
+            signature=signature,
+            target=target,
+            subject=petition.letter_subject,
+            body=body,
+            from_name=signature.full_name,
+            reply_to=reply_to,
+            created_at=now,
+            next_attempt_at=now,
+            enqueued_at=now,
+        )
+        for target in petition.targets.filter(is_active=True).order_by("pk")
+    ]
+
+
+def _letters_publish(letter_ids):
+    from petitions.tasks import letter_send
+
+    if not letter_ids:
+        return
+    try:
+        _publish(letter_send, [(letter_id,) for letter_id in letter_ids])
+    except BrokerError as error:
+        logger.warning("Broker unavailable, %d letters left for the dispatcher: %s", len(letter_ids), error)
+        Letter.objects.filter(pk__in=letter_ids).update(enqueued_at=None)
+
+
+def letters_dispatch(*, now=None):
+    """Hand to the broker the queued letters each recipient's hourly cap allows now.
+
+    Also returns letters stuck in 'sending' (their worker died) to the queue.
+    A letter handed over recently is not handed over again until its lease
+    runs out. Returns the number of letters handed over.
+    """
+    now = now or timezone.now()
+    Letter.objects.filter(state=Letter.State.SENDING, send_started_at__lt=now - LETTER_SEND_LEASE).update(
+        state=Letter.State.QUEUED, enqueued_at=None, last_error="Worker lost while sending; queued again."
+    )
+    handed_over = []
+    for target in Target.objects.filter(is_active=True):
+        room = target.hourly_cap - Letter.objects.sent_to_in_last_hour(target, now).count()
+        if room <= 0:
+            continue
+        due = list(
+            Letter.objects.filter(target=target, state=Letter.State.QUEUED, next_attempt_at__lte=now)
+            .exclude(enqueued_at__gte=now - OUTBOX_LEASE)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:room]
+        )
+        if due:
+            Letter.objects.filter(pk__in=due).update(enqueued_at=now)
+            handed_over.extend(due)
+    _letters_publish(handed_over)
+    return len(handed_over)
+
+
+def letter_send(*, letter_id):
+    """Send one queued letter, once, within its recipient's hourly cap.
+
+    The cap is checked and the letter claimed (state 'sending') in one short
+    transaction holding the recipient's row lock, so concurrent workers cannot
+    overshoot the cap. The ESP is called outside the transaction with the
+    letter's idempotency key. Returns the letter's new state, or None when
+    there was nothing to do.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        letter = Letter.objects.select_related("signature").filter(pk=letter_id).first()
+        if letter is None or letter.state != Letter.State.QUEUED or letter.next_attempt_at > now:
+            return None
+        if letter.signature.state != Signature.State.CONFIRMED:
+            Letter.objects.filter(pk=letter_id, state=Letter.State.QUEUED).update(
+                state=Letter.State.CANCELLED, last_error="Signature no longer confirmed."
+            )
+            return Letter.State.CANCELLED
+        target = Target.objects.select_for_update().get(pk=letter.target_id)
+        if not target.is_active:
+            return None
+        if Letter.objects.sent_to_in_last_hour(target, now).count() >= target.hourly_cap:
+            # Over the cap: leave it queued for the dispatcher, which hands it
+            # over again once the hour's window has room.
+            Letter.objects.filter(pk=letter_id).update(enqueued_at=None)
+            return None
+        claimed = Letter.objects.filter(pk=letter_id, state=Letter.State.QUEUED).update(
+            state=Letter.State.SENDING, send_started_at=now, attempts=F("attempts") + 1
+        )
+        if not claimed:
+            return None
+    letter.target = target
+    letter.attempts += 1
+    try:
+        message_id = deliver(emails.letter_email(letter), idempotency_key=letter.idempotency_key)
+    except DeliveryFailure as failure:
+        return _letter_failure_record(letter, failure)
+    Letter.objects.filter(pk=letter_id, state=Letter.State.SENDING).update(
+        state=Letter.State.SENT, sent_at=timezone.now(), esp_message_id=message_id, last_error=""
+    )
+    return Letter.State.SENT
+
+
+def _letter_failure_record(letter, failure):
+    now = timezone.now()
+    if failure.transient and letter.attempts < MAX_ATTEMPTS:
+        # send_started_at is cleared so a letter that was not sent does not
+        # count against the recipient's cap.
+        Letter.objects.filter(pk=letter.pk, state=Letter.State.SENDING).update(
+            state=Letter.State.QUEUED,
+            send_started_at=None,
+            enqueued_at=None,
+            next_attempt_at=now + backoff(letter.attempts, failure.retry_after),
+            last_error=failure.reason,
+        )
+        logger.info("Letter %s: transient failure, retrying later: %s", letter.pk, failure.reason)
+        return Letter.State.QUEUED
+    Letter.objects.filter(pk=letter.pk, state=Letter.State.SENDING).update(
+        state=Letter.State.FAILED, send_started_at=None, last_error=failure.reason
+    )
+    logger.warning("Letter %s failed: %s", letter.pk, failure.reason)
+    return Letter.State.FAILED
+
+
+def signatures_invalidate(*, signature_ids, reason):
+    """Stop the given signatures counting and cancel their unsent letters.
+
+    Letters already handed to the ESP (sent, or being sent) are not recalled.
+    Idempotent. Re-syncs the public count after commit. Returns how many
+    signatures changed state.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Signature.objects.filter(pk__in=signature_ids).exclude(state=Signature.State.INVALIDATED).update(
+            state=Signature.State.INVALIDATED, invalidated_at=now, invalidated_reason=reason
+        )
+        Letter.objects.filter(signature_id__in=signature_ids, state=Letter.State.QUEUED).update(
+            state=Letter.State.CANCELLED, last_error=f"Signature invalidated: {reason}"
+        )
+        transaction.on_commit(counts_reconcile)
+    return changed
+
+
+def letters_retry(*, letter_ids):
+    """Queue failed letters again from their first attempt; publish them after
+    commit (the dispatcher covers a missed publish). Returns how many."""
+    now = timezone.now()
+    with transaction.atomic():
+        failed = list(
+            Letter.objects.select_for_update()
+            .filter(pk__in=letter_ids, state=Letter.State.FAILED)
+            .values_list("pk", flat=True)
+        )
+        Letter.objects.filter(pk__in=failed).update(
+            state=Letter.State.QUEUED, attempts=0, next_attempt_at=now, enqueued_at=now, send_started_at=None
+        )
+        transaction.on_commit(lambda: _letters_publish(failed))
+    return len(failed)
+
+
+def petition_seed_load():
+    """Create the campaign's petition, its recipients and the consent wordings.
+
+    Idempotent and conservative: what already exists is left exactly as staff
+    may have edited it. Returns the petition and whether it was created.
+    """
+    from petitions.content import libya
+    from petitions.models import BackgroundFact, Demand, Petition
+
+    with transaction.atomic():
+        for kind, text in libya.CONSENTS.items():
+            if not ConsentWording.objects.filter(kind=kind).exists():
+                ConsentWording.objects.create(kind=kind, version=1, text=text)
+        petition, created = Petition.objects.get_or_create(slug=libya.SLUG, defaults=libya.PETITION)
+        if created:
+            Demand.objects.bulk_create(
+                Demand(petition=petition, position=index, text=text) for index, text in enumerate(libya.DEMANDS)
+            )
+            BackgroundFact.objects.bulk_create(
+                BackgroundFact(petition=petition, position=index, **fact)
+                for index, fact in enumerate(libya.BACKGROUND)
+            )
+            for details in libya.TARGETS:
+                target = Target.objects.filter(name=details["name"]).first() or Target.objects.create(**details)
+                petition.targets.add(target)
+    return petition, created

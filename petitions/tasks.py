@@ -1,0 +1,34 @@
+"""Celery tasks: thin wrappers that take ids and call a service.
+
+Every task is idempotent (running one twice sends nothing twice), because with
+late acknowledgement a task whose worker died is run again.
+"""
+
+from celery import shared_task
+
+from petitions import counts, services
+
+
+@shared_task
+def outbox_deliver(outbox_id):
+    services.outbox_deliver(outbox_id=outbox_id)
+
+
+@shared_task
+def outbox_republish():
+    return services.outbox_republish()
+
+
+@shared_task
+def letter_send(letter_id):
+    services.letter_send(letter_id=letter_id)
+
+
+@shared_task
+def letters_dispatch():
+    return services.letters_dispatch()
+
+
+@shared_task
+def counts_reconcile():
+    counts.counts_reconcile()

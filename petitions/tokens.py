@@ -1,0 +1,41 @@
+"""Signed, expiring tokens for links sent by email.
+
+A token carries the signature's public id and the time it was made, signed with
+SECRET_KEY and a purpose-specific salt: it cannot be forged, cannot be turned
+into a token for another signature, and stops working after its maximum age.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.core import signing
+
+CONFIRM_SALT = "petitions.signature.confirm"
+
+
+class TokenInvalid(Exception):
+    pass
+
+
+class TokenExpired(TokenInvalid):
+    pass
+
+
+def confirmation_token_make(signature):
+    return signing.TimestampSigner(salt=CONFIRM_SALT).sign(signature.public_id.hex)
+
+
+def confirmation_token_read(token):
+    """Return the signature public id (UUID) the token was made for."""
+    try:
+        value = signing.TimestampSigner(salt=CONFIRM_SALT).unsign(
+            token, max_age=settings.CONFIRMATION_MAX_AGE
+        )
+    except signing.SignatureExpired as error:
+        raise TokenExpired(str(error)) from None
+    except signing.BadSignature as error:
+        raise TokenInvalid(str(error)) from None
+    try:
+        return uuid.UUID(hex=value)
+    except ValueError:
+        raise TokenInvalid("malformed token payload") from None

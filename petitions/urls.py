@@ -1,0 +1,16 @@
+from django.urls import path
+
+from petitions import views
+
+app_name = "petitions"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("privacy/", views.privacy, name="privacy"),
+    path("confirm/<str:token>/", views.signature_confirm, name="confirm"),
+    path("p/<slug:slug>/", views.petition_detail, name="detail"),
+    path("p/<slug:slug>/sign/", views.petition_sign, name="sign"),
+    path("p/<slug:slug>/signed/", views.petition_signed, name="signed"),
+    path("p/<slug:slug>/confirmed/", views.petition_confirmed, name="confirmed"),
+    path("p/<slug:slug>/count.json", views.petition_count, name="count"),
+]

@@ -1,0 +1,112 @@
+"""Request -> form -> service -> response. No ORM writes here."""
+
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from petitions import services
+from petitions.counts import confirmed_count
+from petitions.forms import SignatureForm
+from petitions.models import Petition
+from petitions.tokens import TokenExpired, TokenInvalid, confirmation_token_read
+
+
+def home(request):
+    petition = Petition.objects.filter(is_open=True).first() or Petition.objects.first()
+    if petition is None:
+        raise Http404("No petition has been loaded yet.")
+    return redirect("petitions:detail", slug=petition.slug)
+
+
+def _petition_page(request, petition, form, status=200):
+    count = confirmed_count(petition)
+    context = {
+        "petition": petition,
+        "form": form,
+        "confirmed_count": count,
+        "progress_percent": min(100, round(100 * count / petition.goal)) if petition.goal else 100,
+        "demands": petition.demands.all(),
+        "background_facts": petition.background_facts.all(),
+        "targets": petition.targets.filter(is_active=True),
+    }
+    return render(request, "petitions/petition_detail.html", context, status=status)
+
+
+@require_GET
+def petition_detail(request, slug):
+    petition = get_object_or_404(Petition, slug=slug)
+    form = SignatureForm(consents=services.consent_wordings_current())
+    return _petition_page(request, petition, form)
+
+
+@require_POST
+def petition_sign(request, slug):
+    petition = get_object_or_404(Petition, slug=slug)
+    form = SignatureForm(request.POST, consents=services.consent_wordings_current())
+    if form.is_bot():
+        # A filled honeypot gets the very page a person gets, and nothing is kept.
+        return redirect("petitions:signed", slug=petition.slug)
+    if not form.is_valid():
+        return _petition_page(request, petition, form, status=400)
+    try:
+        services.signature_create(
+            petition=petition,
+            first_name=form.cleaned_data["first_name"],
+            last_name=form.cleaned_data["last_name"],
+            email=form.cleaned_data["email"],
+            country=form.cleaned_data["country"],
+            postcode=form.cleaned_data["postcode"],
+            wants_reply=form.cleaned_data["reply_consent"],
+            wants_updates=form.cleaned_data["updates_consent"],
+        )
+    except services.PetitionClosed:
+        return _petition_page(request, petition, form, status=409)
+    # First and repeat signers land on the same page; only their inbox differs.
+    return redirect("petitions:signed", slug=petition.slug)
+
+
+@require_GET
+def petition_signed(request, slug):
+    petition = get_object_or_404(Petition, slug=slug)
+    return render(request, "petitions/signed.html", {"petition": petition})
+
+
+@require_http_methods(["GET", "POST"])
+def signature_confirm(request, token):
+    # Mail scanners follow links in emails, so the link only shows a button;
+    # the confirmation itself needs a POST.
+    try:
+        public_id = confirmation_token_read(token)
+    except TokenExpired:
+        return render(request, "petitions/confirm_invalid.html", {"expired": True}, status=410)
+    except TokenInvalid:
+        return render(request, "petitions/confirm_invalid.html", {"expired": False}, status=400)
+    if request.method == "GET":
+        return render(request, "petitions/confirm.html", {"token": token})
+    result, signature = services.signature_confirm(public_id=public_id)
+    if result == services.ConfirmResult.NOT_CONFIRMABLE:
+        return render(request, "petitions/confirm_invalid.html", {"expired": False}, status=400)
+    if result == services.ConfirmResult.PETITION_CLOSED:
+        return render(request, "petitions/confirm_closed.html", {"petition": signature.petition}, status=409)
+    return redirect("petitions:confirmed", slug=signature.petition.slug)
+
+
+@require_GET
+def petition_confirmed(request, slug):
+    petition = get_object_or_404(Petition, slug=slug)
+    page_url = request.build_absolute_uri(reverse("petitions:detail", args=[petition.slug]))
+    return render(request, "petitions/confirmed.html", {"petition": petition, "share_url": page_url})
+
+
+@require_GET
+@cache_control(public=True, max_age=30)
+def petition_count(request, slug):
+    petition = get_object_or_404(Petition, slug=slug)
+    return JsonResponse({"confirmed": confirmed_count(petition), "goal": petition.goal})
+
+
+@require_GET
+def privacy(request):
+    return render(request, "petitions/privacy.html")

@@ -1,0 +1,20 @@
+// Refreshes the signature count while the page is open. The page works
+// without it: the count in the HTML is at most a minute old.
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-count-url]");
+  if (!box || !window.fetch) { return; }
+  var number = box.querySelector("[data-count]");
+  var bar = box.querySelector("[data-progress]");
+  function refresh() {
+    fetch(box.getAttribute("data-count-url"), { headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data) { return; }
+        number.textContent = data.confirmed.toLocaleString();
+        if (bar) { bar.value = data.confirmed; bar.max = data.goal; }
+      })
+      .catch(function () {});
+  }
+  setInterval(refresh, 30000);
+})();
