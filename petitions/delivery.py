@@ -67,7 +67,7 @@ def deliver(message, *, idempotency_key):
 
 def _classify_http_error(error):
     status = error.status_code
-    summary = _first_line(str(error))
+    summary = _esp_message(error)
     if status is None:
         return DeliveryFailure(f"Email service unreachable: {summary}", transient=True)
     if status in TRANSIENT_HTTP_STATUSES or status >= 500:
@@ -78,8 +78,20 @@ def _classify_http_error(error):
     return DeliveryFailure(f"Email service refused the message ({status}): {summary}", transient=False)
 
 
-def _first_line(text):
-    return text.strip().splitlines()[0][:500] if text.strip() else ""
+def _esp_message(error):
+    """The ESP's own explanation where it gave one, else anymail's first line."""
+    response = error.response
+    if response is not None:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("message"), str):
+            return body["message"][:500]
+        if response.text:
+            return " ".join(response.text.split())[:500]
+    text = str(error).strip()
+    return text.splitlines()[0][:500] if text else type(error).__name__
 
 
 def _parse_retry_after(value):

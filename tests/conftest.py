@@ -1,0 +1,83 @@
+"""Shared base for the tests: the petition as loaded on first run, and named personas.
+
+Personas:
+- `signer`: Amira Haddad from Tunisia, signing for the first time.
+- `repeat_signer`: Amira again, with her address typed differently.
+- `moderator`: staff who reviews signatures in the admin.
+- `campaigner`: staff who edits petitions and recipients.
+"""
+
+import pytest
+import redis
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from petitions.services import petition_seed_load
+
+SIGNER = {
+    "first_name": "Amira",
+    "last_name": "Haddad",
+    "email": "amira.haddad@example.org",
+    "country": "TN",
+    "postcode": "",
+    "letter_consent": "on",
+}
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis():
+    """Each test starts with an empty test Redis: no stale tasks, no cached counts."""
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    yield
+
+
+@pytest.fixture
+def petition(db):
+    petition, _ = petition_seed_load()
+    return petition
+
+
+@pytest.fixture
+def signer():
+    return dict(SIGNER)
+
+
+@pytest.fixture
+def repeat_signer():
+    return dict(SIGNER, email="  Amira.Haddad@EXAMPLE.org ", first_name="Amira", last_name="Haddad-Other")
+
+
+def _staff(username, permissions):
+    user = get_user_model().objects.create_user(
+        username=username, email=f"{username}@campaign.example.org", password="correct horse battery staple", is_staff=True
+    )
+    user.user_permissions.set(Permission.objects.filter(codename__in=permissions))
+    return user
+
+
+@pytest.fixture
+def moderator(db):
+    return _staff("moderator", ["view_signature", "change_signature", "view_letter", "change_letter"])
+
+
+@pytest.fixture
+def campaigner(db):
+    return _staff("campaigner", ["view_petition", "change_petition", "view_target", "change_target", "add_target"])
+
+
+def sign(client, petition, data):
+    """Post the signing form as a browser would."""
+    return client.post(reverse("petitions:sign", args=[petition.slug]), data)
+
+
+@pytest.fixture
+def fake_esp(settings):
+    """A Resend-compatible ESP on 127.0.0.1, with anymail's real backend pointed at it."""
+    from tests.support.fake_esp import FakeESP
+
+    with FakeESP(api_key="test-key") as esp:
+        settings.EMAIL_BACKEND = "campaign.email_backends.ResendEmailBackend"
+        settings.ANYMAIL = {"RESEND_API_KEY": "test-key", "RESEND_API_URL": esp.url, "REQUESTS_TIMEOUT": (2, 2)}
+        yield esp

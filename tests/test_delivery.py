@@ -1,0 +1,220 @@
+"""Supporter emails through the outbox, and letters to the named recipients,
+sent through anymail's real Resend backend to the fake ESP on 127.0.0.1."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from petitions import services
+from petitions.models import Letter, Outbox, Signature, Target
+from tests.conftest import sign
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pending(client, petition, signer):
+    sign(client, petition, signer)
+    return Signature.objects.get()
+
+
+@pytest.fixture
+def confirmed(pending):
+    services.signature_confirm(public_id=pending.public_id)
+    pending.refresh_from_db()
+    return pending
+
+
+def deliver_outbox():
+    for entry_id in Outbox.objects.filter(state=Outbox.State.PENDING).order_by("pk").values_list("pk", flat=True):
+        services.outbox_deliver(outbox_id=entry_id)
+
+
+def send_letters():
+    return [services.letter_send(letter_id=pk) for pk in Letter.objects.order_by("pk").values_list("pk", flat=True)]
+
+
+class OutboxDeliveryTests:
+    def test_it_sends_the_confirmation_email_once_even_when_asked_twice(self, fake_esp, pending):
+        entry = Outbox.objects.get()
+        assert services.outbox_deliver(outbox_id=entry.pk)
+        assert services.outbox_deliver(outbox_id=entry.pk) is None
+        [message] = fake_esp.messages
+        assert message["to"] == ["amira.haddad@example.org"]
+        assert message["subject"] == "Please confirm your signature: Demand Libya stop the detention and sale of migrants"
+        assert "/confirm/" in message["text"] and "/confirm/" in message["html"]
+        assert message["idempotency_key"] == f"outbox-{entry.pk}"
+        entry.refresh_from_db()
+        assert entry.state == Outbox.State.DONE and entry.esp_message_id == message["id"]
+
+    def test_the_link_in_the_email_confirms(self, client, fake_esp, pending):
+        deliver_outbox()
+        link = next(word for word in fake_esp.messages[0]["text"].split() if "/confirm/" in word)
+        path = link.removeprefix("http://testserver")
+        assert client.post(path).status_code == 302
+        assert Signature.objects.get().state == Signature.State.CONFIRMED
+
+    def test_a_repeat_signer_is_told_by_email_and_given_the_link_again(self, client, fake_esp, petition, pending, repeat_signer):
+        sign(client, petition, repeat_signer)
+        deliver_outbox()
+        confirmation, notice = fake_esp.messages
+        assert notice["subject"].startswith("You have already signed")
+        assert "/confirm/" in notice["text"]
+
+    def test_a_transient_esp_error_is_retried_later_with_back_off(self, fake_esp, pending):
+        entry = Outbox.objects.get()
+        fake_esp.fail_next(1, status=503)
+        assert services.outbox_deliver(outbox_id=entry.pk) is None
+        entry.refresh_from_db()
+        assert entry.state == Outbox.State.PENDING and "503" in entry.last_error
+        assert entry.published_at is None
+        assert entry.next_attempt_at > timezone.now() + timedelta(seconds=20)
+        # Not due yet: a stray copy of the task does nothing.
+        assert services.outbox_deliver(outbox_id=entry.pk) is None
+        assert services.outbox_republish() == 0
+        later = timezone.now() + timedelta(minutes=2)
+        Outbox.objects.filter(pk=entry.pk).update(next_attempt_at=timezone.now())
+        assert services.outbox_deliver(outbox_id=entry.pk)
+        assert len(fake_esp.messages) == 1
+        assert later  # the schedule, not a sleep, decides when it goes
+
+    def test_a_rate_limit_is_honoured(self, fake_esp, pending):
+        entry = Outbox.objects.get()
+        fake_esp.fail_next(1, status=429, retry_after=600)
+        services.outbox_deliver(outbox_id=entry.pk)
+        entry.refresh_from_db()
+        assert entry.next_attempt_at > timezone.now() + timedelta(seconds=590)
+
+    def test_a_permanent_refusal_is_recorded_with_its_reason(self, fake_esp, pending):
+        fake_esp.reject_address("amira.haddad@example.org", status=422, message="The address is suppressed.")
+        services.outbox_deliver(outbox_id=Outbox.objects.get().pk)
+        entry = Outbox.objects.get()
+        assert entry.state == Outbox.State.FAILED
+        assert "422" in entry.last_error and "suppressed" in entry.last_error
+
+    def test_the_sweep_republishes_what_was_never_published_or_got_lost(self, pending):
+        entry = Outbox.objects.get()
+        Outbox.objects.filter(pk=entry.pk).update(published_at=None)
+        assert services.outbox_republish() == 1
+        assert services.outbox_republish() == 0  # published again just now: within its lease
+        Outbox.objects.filter(pk=entry.pk).update(published_at=timezone.now() - services.OUTBOX_LEASE * 2)
+        assert services.outbox_republish() == 1
+        entry.refresh_from_db()
+        assert entry.publish_count == 2
+
+
+class LetterTests:
+    def test_each_recipient_gets_the_letter_signed_with_the_signers_name_and_country(self, fake_esp, confirmed, settings):
+        assert send_letters() == [Letter.State.SENT, Letter.State.SENT]
+        messages = sorted(fake_esp.messages, key=lambda m: m["to"][0])
+        assert [m["to"] for m in messages] == [
+            ["Fayez Al-Sarraj <prime-minister@libya-government.example>"],
+            ["Jean-Claude Juncker <president@european-commission.example>"],
+        ]
+        for message in messages:
+            assert message["from"] == f"Amira Haddad <{settings.LETTER_FROM_EMAIL}>"
+            assert message["reply_to"] == [settings.CAMPAIGN_REPLY_TO]
+            assert message["subject"] == "Demand Libya stop the detention and sale of migrants"
+            assert message["text"].startswith("Dear Prime Minister of Libya Fayez Al-Sarraj")
+            assert message["text"].rstrip().endswith("Yours sincerely,\n\nAmira Haddad\nTunisia")
+        letters = Letter.objects.all()
+        assert {letter.esp_message_id for letter in letters} == {m["id"] for m in messages}
+        assert all(letter.sent_at for letter in letters)
+
+    def test_the_reply_to_is_the_signer_only_when_they_chose_it(self, client, fake_esp, petition, signer):
+        sign(client, petition, signer | {"reply_consent": "on"})
+        services.signature_confirm(public_id=Signature.objects.get().public_id)
+        send_letters()
+        assert {tuple(m["reply_to"]) for m in fake_esp.messages} == {("amira.haddad@example.org",)}
+
+    def test_a_name_with_quotes_and_accents_is_a_safe_display_name(self, client, fake_esp, petition, signer, settings):
+        sign(client, petition, signer | {"first_name": 'Zoë "Zo"', "last_name": "O'Brien, Jr"})
+        services.signature_confirm(public_id=Signature.objects.get().public_id)
+        send_letters()
+        assert {m["from"] for m in fake_esp.messages} == {f'"Zoë \\"Zo\\" O\'Brien, Jr" <{settings.LETTER_FROM_EMAIL}>'}
+
+    def test_a_letter_is_sent_once_even_if_its_task_runs_twice(self, fake_esp, confirmed):
+        send_letters()
+        assert send_letters() == [None, None]
+        assert len(fake_esp.messages) == 2
+        assert {m["idempotency_key"] for m in fake_esp.messages} == {
+            f"letter-{pk}" for pk in Letter.objects.values_list("pk", flat=True)
+        }
+
+    def test_the_hourly_cap_holds_letters_back_until_the_window_has_room(self, client, fake_esp, petition, signer):
+        Target.objects.update(hourly_cap=2)
+        for number in range(3):
+            sign(client, petition, signer | {"email": f"signer{number}@example.org"})
+        for signature in Signature.objects.all():
+            services.signature_confirm(public_id=signature.public_id)
+        send_letters()
+        assert Letter.objects.filter(state=Letter.State.SENT).count() == 4
+        assert Letter.objects.filter(state=Letter.State.QUEUED).count() == 2
+        assert services.letters_dispatch() == 0  # no room this hour
+        # An hour on, the window has room again.
+        Letter.objects.filter(state=Letter.State.SENT).update(send_started_at=timezone.now() - timedelta(minutes=61))
+        assert services.letters_dispatch() == 2
+        send_letters()
+        assert Letter.objects.filter(state=Letter.State.SENT).count() == 6
+        assert len(fake_esp.messages) == 6
+
+    def test_transient_esp_errors_retry_with_back_off_and_then_send(self, fake_esp, confirmed):
+        fake_esp.fail_next(1, status=500)
+        first = Letter.objects.order_by("pk").first()
+        assert services.letter_send(letter_id=first.pk) == Letter.State.QUEUED
+        first.refresh_from_db()
+        assert first.attempts == 1 and "500" in first.last_error and first.send_started_at is None
+        assert first.next_attempt_at >= timezone.now() + timedelta(seconds=25)
+        assert services.letter_send(letter_id=first.pk) is None  # not due yet
+        Letter.objects.filter(pk=first.pk).update(next_attempt_at=timezone.now())
+        assert services.letter_send(letter_id=first.pk) == Letter.State.SENT
+
+    def test_a_timeout_is_transient(self, fake_esp, confirmed, settings):
+        settings.ANYMAIL = settings.ANYMAIL | {"REQUESTS_TIMEOUT": 0.3}
+        fake_esp.delay_next(1, 1.5)
+        first = Letter.objects.order_by("pk").first()
+        assert services.letter_send(letter_id=first.pk) == Letter.State.QUEUED
+
+    def test_a_permanent_refusal_fails_the_letter_with_its_reason_and_holds_up_no_other(self, fake_esp, confirmed):
+        fake_esp.reject_address("prime-minister@libya-government.example", status=422, message="Mailbox does not exist")
+        send_letters()
+        failed = Letter.objects.get(state=Letter.State.FAILED)
+        assert failed.target.name == "Fayez Al-Sarraj"
+        assert "Mailbox does not exist" in failed.last_error
+        assert Letter.objects.filter(state=Letter.State.SENT).count() == 1
+
+    def test_a_letter_whose_worker_died_mid_send_is_queued_again(self, fake_esp, confirmed):
+        Letter.objects.update(state=Letter.State.SENDING, send_started_at=timezone.now() - timedelta(hours=1))
+        assert services.letters_dispatch() == 2
+        assert set(Letter.objects.values_list("state", flat=True)) == {Letter.State.QUEUED}
+        send_letters()
+        assert len(fake_esp.messages) == 2
+
+    def test_invalidating_a_signature_cancels_its_unsent_letters(self, fake_esp, confirmed):
+        first = Letter.objects.order_by("pk").first()
+        services.letter_send(letter_id=first.pk)
+        assert services.signatures_invalidate(signature_ids=[confirmed.pk], reason="bot wave") == 1
+        states = dict(Letter.objects.values_list("pk", "state"))
+        assert states[first.pk] == Letter.State.SENT
+        assert sorted(states.values()) == [Letter.State.CANCELLED, Letter.State.SENT]
+        assert send_letters() == [None, None]
+        assert len(fake_esp.messages) == 1
+
+    def test_an_inactive_recipient_is_sent_nothing_until_active_again(self, fake_esp, confirmed):
+        Target.objects.update(is_active=False)
+        assert send_letters() == [None, None]
+        assert services.letters_dispatch() == 0
+        Target.objects.update(is_active=True)
+        Letter.objects.update(enqueued_at=None)
+        assert services.letters_dispatch() == 2
+        send_letters()
+        assert len(fake_esp.messages) == 2
+
+    def test_failed_letters_can_be_retried(self, fake_esp, confirmed):
+        fake_esp.reject_address("prime-minister@libya-government.example", status=422)
+        send_letters()
+        fake_esp.clear_faults()
+        assert services.letters_retry(letter_ids=list(Letter.objects.values_list("pk", flat=True))) == 1
+        send_letters()
+        assert Letter.objects.filter(state=Letter.State.SENT).count() == 2
