@@ -141,6 +141,12 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_BROKER_VISIBILITY_TIMEOUT = 3600
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    # Publishing gives up after one quick retry: a request must not wait on a
+    # broker that is down (the outbox sweep publishes later), and the worker's
+    # own consumer reconnects with its own, patient, retry policy.
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
     "socket_timeout": REDIS_SOCKET_TIMEOUT * 5,
     "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
 }
