@@ -29,37 +29,33 @@ def test_database_url():
     return f"postgres://{credentials}@{host}{port}/{settings['NAME']}"
 
 
-class CeleryWorker:
-    """A `celery worker` process; `beat=True` embeds the beat scheduler in it."""
+def _free_port():
+    import socket
 
-    def __init__(self, esp_url, *, beat=False, concurrency=2, extra_env=None):
-        self.esp_url = esp_url
-        self.beat = beat
-        self.concurrency = concurrency
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class _ProjectProcess:
+    """A process running the project's code on the test database and Redis."""
+
+    ready_text = ""
+
+    def __init__(self, *, extra_env=None):
         self.extra_env = extra_env or {}
         self.output = []
         self.process = None
-        self._scratch = tempfile.mkdtemp(prefix="test-worker-")
 
     def environment(self):
-        return os.environ | {
-            "DATABASE_URL": test_database_url(),
-            "EMAIL_BACKEND": "campaign.email_backends.ResendEmailBackend",
-            "ANYMAIL_RESEND_API_KEY": "test-key",
-            "ANYMAIL_RESEND_API_URL": self.esp_url,
-            "PYTHONUNBUFFERED": "1",
-        } | self.extra_env
+        return os.environ | {"DATABASE_URL": test_database_url(), "PYTHONUNBUFFERED": "1"} | self.extra_env
+
+    def command(self):
+        raise NotImplementedError
 
     def start(self, timeout=60):
-        command = [
-            sys.executable, "-m", "celery", "-A", "campaign", "worker", "--loglevel=INFO",
-            f"--concurrency={self.concurrency}", "--without-gossip", "--without-mingle",
-            "--hostname", f"test-worker-{os.getpid()}@%h",
-        ]
-        if self.beat:
-            command += ["--beat", "--schedule", os.path.join(self._scratch, "beat-schedule")]
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=self.environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            self.command(), cwd=ROOT, env=self.environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, start_new_session=True,
         )
         ready = threading.Event()
@@ -67,17 +63,17 @@ class CeleryWorker:
         def read():
             for line in self.process.stdout:
                 self.output.append(line)
-                if " ready." in line:
+                if self.ready_text in line:
                     ready.set()
 
         threading.Thread(target=read, daemon=True).start()
         if not ready.wait(timeout):
             self.stop()
-            raise AssertionError("The Celery worker did not become ready:\n" + "".join(self.output[-50:]))
+            raise AssertionError(f"{type(self).__name__} did not become ready:\n" + "".join(self.output[-50:]))
         return self
 
     def kill(self):
-        """Kill the worker and its children outright, as a crash or the OOM killer would."""
+        """Kill the process and its children outright, as a crash or the OOM killer would."""
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
 
@@ -98,6 +94,54 @@ class CeleryWorker:
 
     def __exit__(self, *exc_info):
         self.stop()
+
+
+class WebServer(_ProjectProcess):
+    """The production app server (gunicorn) serving the site, static files included."""
+
+    ready_text = "Booting worker"
+
+    def __init__(self, *, workers=2, extra_env=None):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(extra_env={"SITE_URL": self.url} | (extra_env or {}))
+        self.workers = workers
+
+    def command(self):
+        return [
+            sys.executable, "-m", "gunicorn", "campaign.wsgi", "--bind", f"127.0.0.1:{self.port}",
+            "--workers", str(self.workers), "--access-logfile", "-",
+        ]
+
+
+class CeleryWorker(_ProjectProcess):
+    """A `celery worker` process; `beat=True` embeds the beat scheduler in it."""
+
+    ready_text = " ready."
+
+    def __init__(self, esp_url, *, beat=False, concurrency=2, extra_env=None):
+        super().__init__(extra_env=extra_env)
+        self.esp_url = esp_url
+        self.beat = beat
+        self.concurrency = concurrency
+        self._scratch = tempfile.mkdtemp(prefix="test-worker-")
+
+    def environment(self):
+        return super().environment() | {
+            "EMAIL_BACKEND": "campaign.email_backends.ResendEmailBackend",
+            "ANYMAIL_RESEND_API_KEY": "test-key",
+            "ANYMAIL_RESEND_API_URL": self.esp_url,
+        } | self.extra_env
+
+    def command(self):
+        command = [
+            sys.executable, "-m", "celery", "-A", "campaign", "worker", "--loglevel=INFO",
+            f"--concurrency={self.concurrency}", "--without-gossip", "--without-mingle",
+            "--hostname", f"test-worker-{os.getpid()}@%h",
+        ]
+        if self.beat:
+            command += ["--beat", "--schedule", os.path.join(self._scratch, "beat-schedule")]
+        return command
 
 
 def wait_until(predicate, timeout=30.0, interval=0.1, message="condition"):

@@ -1,0 +1,128 @@
+"""A person signing on a phone, in headless Chromium (Debian's package, driven
+by Playwright), against the production app server (gunicorn, with its static
+files), a real Celery worker and the fake ESP."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from petitions.models import Letter, Signature
+from petitions.services import petition_seed_load
+from tests.support.fake_esp import FakeESP
+from tests.support.processes import CeleryWorker, WebServer, wait_until
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
+PHONE = {"width": 360, "height": 740}
+
+
+def chromium_path():
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+    assert Path(path).exists(), "Debian's chromium package is needed for the browser tests: apt-get install chromium"
+    return path
+
+
+@pytest.fixture
+def browser():
+    # Playwright's sync API runs an event loop in this thread; the test's own
+    # database calls are ordinary blocking calls made between its steps.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path(),
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def site():
+    with WebServer() as server:
+        yield server
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def screenshot(page, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+def fits_the_screen(page):
+    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+class BrowserTests:
+    def test_a_person_signs_on_a_phone_fixes_a_mistake_confirms_and_the_letters_go(self, site, phone):
+        petition, _ = petition_seed_load()
+        with FakeESP(api_key="test-key") as esp, CeleryWorker(esp.url, extra_env={"SITE_URL": site.url}):
+            phone.goto(f"{site.url}/")
+            assert phone.locator("h1").inner_text() == petition.title
+            assert phone.locator("link[rel=stylesheet]").count() == 1
+            assert phone.evaluate("getComputedStyle(document.querySelector('.hp')).position") == "absolute"
+            assert fits_the_screen(phone)
+            screenshot(phone, "petition-phone")
+
+            phone.fill("#id_first_name", "Zoë")
+            phone.fill("#id_last_name", "O'Brien")
+            phone.fill("#id_email", "zoe@example")  # a typo: no top-level domain
+            phone.select_option("#id_country", "IE")
+            phone.check("#id_letter_consent")
+            phone.click("button[type=submit]")
+
+            error = phone.locator("#id_email-error")
+            assert "valid email address" in error.inner_text()
+            assert phone.input_value("#id_first_name") == "Zoë"
+            assert phone.input_value("#id_last_name") == "O'Brien"
+            assert phone.input_value("#id_country") == "IE"
+            assert phone.is_checked("#id_letter_consent")
+            assert fits_the_screen(phone)
+            screenshot(phone, "petition-phone-error")
+
+            phone.fill("#id_email", "zoe@example.org")
+            phone.click("button[type=submit]")
+            assert "check your email" in phone.locator("h1").inner_text()
+            assert Signature.objects.get().state == Signature.State.PENDING
+
+            [confirmation] = esp.wait_for(1, timeout=30)
+            link = next(word for word in confirmation["text"].split() if "/confirm/" in word)
+            assert link.startswith(site.url)
+            phone.goto(link)
+            phone.click("text=Confirm my signature")
+            assert "your signature is confirmed" in phone.locator("h1").inner_text()
+            screenshot(phone, "confirmed-phone")
+
+            esp.wait_for(3, timeout=30)
+            wait_until(lambda: Letter.objects.filter(state=Letter.State.SENT).count() == 2, message="letters sent")
+            letters = [m for m in esp.messages if m["subject"] == petition.letter_subject]
+            assert len(letters) == 2
+            assert all(m["text"].rstrip().endswith("Zoë O'Brien\nIreland") for m in letters)
+
+    def test_the_page_works_without_javascript(self, site, browser):
+        petition_seed_load()
+        context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+        page = context.new_page()
+        page.goto(f"{site.url}/")
+        page.fill("#id_first_name", "Ana")
+        page.fill("#id_last_name", "Silva")
+        page.fill("#id_email", "ana@example.org")
+        page.select_option("#id_country", "PT")
+        page.check("#id_letter_consent")
+        page.click("button[type=submit]")
+        assert "check your email" in page.locator("h1").inner_text()
+        assert Signature.objects.get().email == "ana@example.org"
+        context.close()
