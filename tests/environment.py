@@ -65,3 +65,11 @@ def _start_embedded_redis():
 EMBEDDED_REDIS = None
 if not os.environ.get("REDIS_URL"):
     os.environ["REDIS_URL"], EMBEDDED_REDIS = _start_embedded_redis()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI a skipped test is a failure: it would hide a part of the suite."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if os.environ.get("CI") and reporter is not None and reporter.stats.get("skipped"):
+        session.exitstatus = 1
+        reporter.write_line(f"CI: {len(reporter.stats['skipped'])} test(s) skipped; skips are not allowed in CI.", red=True)
