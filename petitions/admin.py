@@ -108,17 +108,8 @@ class SignatureAdmin(admin.ModelAdmin):
         self.message_user(request, f"{changed} signature(s) invalidated.", messages.SUCCESS)
 
 
-@admin.register(Letter)
-class LetterAdmin(admin.ModelAdmin):
-    list_display = ["pk", "target", "from_name", "state", "attempts", "created_at", "sent_at", "last_error"]
-    list_filter = ["state", "target"]
-    list_select_related = ["target"]
-    show_full_result_count = False
-    readonly_fields = [
-        "signature", "target", "state", "subject", "body", "from_name", "reply_to", "created_at",
-        "next_attempt_at", "enqueued_at", "send_started_at", "sent_at", "attempts", "last_error", "esp_message_id",
-    ]
-    actions = ["retry"]
+class RecordAdmin(admin.ModelAdmin):
+    """Records the system keeps: staff read them and act through actions only."""
 
     def has_add_permission(self, request):
         return False
@@ -128,6 +119,19 @@ class LetterAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Letter)
+class LetterAdmin(RecordAdmin):
+    list_display = ["pk", "target", "from_name", "state", "attempts", "created_at", "sent_at", "last_error"]
+    list_filter = ["state", "target"]
+    list_select_related = ["target"]
+    show_full_result_count = False
+    readonly_fields = [
+        "signature", "target", "state", "subject", "body", "from_name", "reply_to", "created_at",
+        "next_attempt_at", "enqueued_at", "send_started_at", "sent_at", "attempts", "last_error", "esp_message_id",
+    ]
+    actions = ["retry"]
 
     def has_retry_permission(self, request):
         return request.user.has_perm("petitions.change_letter")
@@ -139,16 +143,7 @@ class LetterAdmin(admin.ModelAdmin):
 
 
 @admin.register(Outbox)
-class OutboxAdmin(admin.ModelAdmin):
+class OutboxAdmin(RecordAdmin):
     list_display = ["pk", "kind", "state", "created_at", "published_at", "attempts", "done_at", "last_error"]
     list_filter = ["state", "kind"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
