@@ -61,7 +61,7 @@ def deliver(message, *, idempotency_key):
     status = getattr(message, "anymail_status", None)
     if status is not None and status.message_id:
         message_id = status.message_id
-        return message_id if isinstance(message_id, str) else ",".join(sorted(message_id))
+        return message_id if isinstance(message_id, str) else ",".join(sorted(filter(None, message_id)))
     return ""
 
 
@@ -70,6 +70,10 @@ def _classify_http_error(error):
     summary = _esp_message(error)
     if status is None:
         return DeliveryFailure(f"Email service unreachable: {summary}", transient=True)
+    if status == 409 and "invalid_idempotent_request" in (error.response.text if error.response is not None else ""):
+        # The ESP already accepted a different message under this key: sending
+        # again cannot succeed, and staff must look at it.
+        return DeliveryFailure(f"Email service refused a changed retry ({status}): {summary}", transient=False)
     if status in TRANSIENT_HTTP_STATUSES or status >= 500:
         retry_after = None
         if error.response is not None:

@@ -45,8 +45,8 @@ def _absolute(path):
     return f"{settings.SITE_URL}{path}"
 
 
-def confirm_url(signature):
-    return _absolute(reverse("petitions:confirm", args=[confirmation_token_make(signature)]))
+def confirm_url(signature, issued_at):
+    return _absolute(reverse("petitions:confirm", args=[confirmation_token_make(signature, issued_at)]))
 
 
 def _supporter_context(signature):
@@ -60,17 +60,20 @@ def _supporter_context(signature):
     }
 
 
-def confirmation_email(signature):
-    """Asks a new signer to confirm; the link leads to a page with a button."""
-    context = _supporter_context(signature) | {"confirm_url": confirm_url(signature)}
+def confirmation_email(signature, *, issued_at):
+    """Asks a new signer to confirm; the link leads to a page with a button.
+
+    The link is dated `issued_at`, so rendering it again gives the same bytes.
+    """
+    context = _supporter_context(signature) | {"confirm_url": confirm_url(signature, issued_at)}
     return _compose("confirmation", context, to=[signature.email])
 
 
-def already_signed_email(signature):
-    """Tells a repeat signer they had signed; repeats the link if still pending."""
+def already_signed_email(signature, *, issued_at):
+    """Tells a repeat signer they had signed; gives a fresh link if still pending."""
     context = _supporter_context(signature) | {
         "is_pending": signature.state == signature.State.PENDING,
-        "confirm_url": confirm_url(signature),
+        "confirm_url": confirm_url(signature, issued_at),
     }
     return _compose("already-signed", context, to=[signature.email])
 

@@ -178,7 +178,7 @@ def outbox_deliver(*, outbox_id):
     if not claimed:
         return None
     entry = Outbox.objects.select_related("signature__petition").get(pk=outbox_id)
-    message = _OUTBOX_BUILDERS[entry.kind](entry.signature)
+    message = _OUTBOX_BUILDERS[entry.kind](entry.signature, issued_at=entry.created_at)
     try:
         message_id = deliver(message, idempotency_key=entry.idempotency_key)
     except DeliveryFailure as failure:

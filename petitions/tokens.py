@@ -21,8 +21,25 @@ class TokenExpired(TokenInvalid):
     pass
 
 
-def confirmation_token_make(signature):
-    return signing.TimestampSigner(salt=CONFIRM_SALT).sign(signature.public_id.hex)
+class _IssuedAtSigner(signing.TimestampSigner):
+    """A timestamp signer whose timestamp is given, not read from the clock.
+
+    An email rendered again for a retry must be byte-identical to the first
+    attempt, or the ESP's idempotency check refuses it as a different message
+    under the same key. So the token is dated by when the email was asked for.
+    """
+
+    def __init__(self, issued_at, **kwargs):
+        super().__init__(**kwargs)
+        self.issued_at = issued_at
+
+    def timestamp(self):
+        return signing.b62_encode(int(self.issued_at.timestamp()))
+
+
+def confirmation_token_make(signature, issued_at):
+    """A token confirming `signature`, valid for CONFIRMATION_MAX_AGE from `issued_at`."""
+    return _IssuedAtSigner(issued_at, salt=CONFIRM_SALT).sign(signature.public_id.hex)
 
 
 def confirmation_token_read(token):

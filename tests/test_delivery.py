@@ -1,6 +1,7 @@
 """Supporter emails through the outbox, and letters to the named recipients,
 sent through anymail's real Resend backend to the fake ESP on 127.0.0.1."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -78,6 +79,32 @@ class OutboxDeliveryTests:
         assert services.outbox_deliver(outbox_id=entry.pk)
         assert len(fake_esp.messages) == 1
         assert later  # the schedule, not a sleep, decides when it goes
+
+    def test_a_retried_email_is_byte_identical_so_the_esp_can_drop_the_repeat(self, fake_esp, pending, settings):
+        # The first attempt times out on our side but the ESP accepted it; the
+        # retry carries the same key and the same body, so the ESP sends nothing more.
+        entry = Outbox.objects.get()
+        fake_esp.delay_next(1, 1.5)
+        settings.ANYMAIL = settings.ANYMAIL | {"REQUESTS_TIMEOUT": 0.5}
+        assert services.outbox_deliver(outbox_id=entry.pk) is None
+        fake_esp.wait_for(1)
+        Outbox.objects.filter(pk=entry.pk).update(next_attempt_at=timezone.now())
+        time.sleep(1.2)  # let the first request finish on the ESP's side
+        assert services.outbox_deliver(outbox_id=entry.pk)
+        assert len(fake_esp.messages) == 1 and fake_esp.duplicates_suppressed == 1
+        assert Outbox.objects.get().state == Outbox.State.DONE
+
+    def test_a_changed_retry_refused_by_the_esp_fails_for_staff_to_see(self, fake_esp, pending):
+        fake_esp.fail_next(1, status=409, body='{"statusCode":409,"name":"invalid_idempotent_request","message":"Same key, different body."}')
+        services.outbox_deliver(outbox_id=Outbox.objects.get().pk)
+        entry = Outbox.objects.get()
+        assert entry.state == Outbox.State.FAILED and "Same key, different body." in entry.last_error
+
+    def test_the_confirmation_link_lasts_from_when_the_email_was_asked_for(self, client, fake_esp, pending, settings):
+        Outbox.objects.update(created_at=timezone.now() - settings.CONFIRMATION_MAX_AGE - timedelta(hours=1))
+        deliver_outbox()
+        link = next(word for word in fake_esp.messages[0]["text"].split() if "/confirm/" in word)
+        assert client.post(link.removeprefix("http://testserver")).status_code == 410
 
     def test_a_rate_limit_is_honoured(self, fake_esp, pending):
         entry = Outbox.objects.get()

@@ -70,7 +70,8 @@ class FakeEspTests(SimpleTestCase):
         self.assertEqual(sent["text"], "Thank you, Ørjan.")
         self.assertEqual(sent["html"], "<p>Thank you, Ørjan.</p>")
         # Anymail's Resend backend stringifies numeric header values before sending.
-        self.assertEqual(sent["headers"], {"List-Unsubscribe": "<https://petitions.example/u/abc>", "X-Petition-Id": "42"})
+        expected_headers = {"List-Unsubscribe": "<https://petitions.example/u/abc>", "X-Petition-Id": "42"}
+        self.assertEqual(sent["headers"], expected_headers)
         self.assertEqual((sent["cc"], sent["bcc"], sent["idempotency_key"]), ([], [], None))
         self.assertEqual(message.anymail_status.message_id, sent["id"])
         self.assertEqual(message.anymail_status.status, {"queued"})
@@ -91,12 +92,13 @@ class FakeEspTests(SimpleTestCase):
         sent = self.esp.messages
         self.assertEqual([m["to"] for m in sent], [[r] for r in recipients])
         self.assertEqual(self.esp.request_count, 1)
-        self.assertEqual(sent[0]["headers"], {"X-Campaign": "spring", "List-Unsubscribe": "<https://petitions.example/u/a>"})
-        self.assertEqual(sent[1]["headers"], {"X-Campaign": "spring", "List-Unsubscribe": "<https://petitions.example/u/b>"})
+        for sent_message, who in zip(sent, "ab"):
+            unsubscribe = f"<https://petitions.example/u/{who}>"
+            self.assertEqual(sent_message["headers"], {"X-Campaign": "spring", "List-Unsubscribe": unsubscribe})
         self.assertEqual(sent[2]["headers"], {"X-Campaign": "spring"})
         # Anymail maps the batch's ids back to recipients in order.
         ids = {r: s.message_id for r, s in message.anymail_status.recipients.items()}
-        self.assertEqual(ids, {"a@example.com": sent[0]["id"], "b@example.com": sent[1]["id"], "c@example.com": sent[2]["id"]})
+        self.assertEqual(ids, {f"{who}@example.com": m["id"] for who, m in zip("abc", sent)})
         self.assertEqual(len(set(ids.values())), 3)
 
     def test_it_refuses_a_wrong_api_key_with_401(self):
@@ -204,7 +206,8 @@ class FakeEspTests(SimpleTestCase):
         self.assertEqual(len(self.esp.messages), 1)
 
     def test_it_runs_as_a_separate_process(self):
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
+        python_path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "PYTHONPATH": python_path}
         command = [sys.executable, "-m", "tests.support.fake_esp", "--port", "0", "--api-key", "proc-key"]
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, text=True)
         try:
