@@ -27,7 +27,7 @@ if len(SECRET_KEY) < 32:
 SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 _site = urlsplit(SITE_URL)
 SITE_IS_HTTPS = _site.scheme == "https"
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ",".join([_site.hostname, "127.0.0.1", "localhost"]))
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ",".join(dict.fromkeys([_site.hostname, "127.0.0.1", "localhost"])))
 CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
 
 INSTALLED_APPS = [
@@ -75,6 +75,7 @@ TEMPLATES = [
 
 # Database -------------------------------------------------------------------
 
+DATABASE_URL_IS_DEFAULT = not os.environ.get("DATABASE_URL")
 _database_url = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
 try:
     _database = dj_database_url.parse(_database_url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0))
@@ -159,7 +160,7 @@ CELERY_BEAT_SCHEDULE = {
     "letters-dispatch": {"task": "petitions.tasks.letters_dispatch", "schedule": timedelta(seconds=15)},
     "counts-reconcile": {"task": "petitions.tasks.counts_reconcile", "schedule": timedelta(seconds=30)},
 }
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILENAME", str(VAR_DIR / "celerybeat-schedule"))
 
 # Email ---------------------------------------------------------------------------
 
@@ -168,7 +169,11 @@ EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 # Every ANYMAIL_* variable becomes an entry of Django's ANYMAIL setting, so any
 # ESP's keys are a matter of environment: ANYMAIL_RESEND_API_KEY=... becomes
 # ANYMAIL["RESEND_API_KEY"].
-ANYMAIL = {name.removeprefix("ANYMAIL_"): value for name, value in os.environ.items() if name.startswith("ANYMAIL_")}
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_") and value != ""
+}
 ANYMAIL.setdefault("REQUESTS_TIMEOUT", (3.05, 15))
 
 DEFAULT_FROM_EMAIL = env_email("DEFAULT_FROM_EMAIL", "campaign@campaign.example.org")

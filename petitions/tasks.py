@@ -11,7 +11,7 @@ from petitions import counts, services
 
 @shared_task
 def outbox_deliver(outbox_id):
-    services.outbox_deliver(outbox_id=outbox_id)
+    return services.outbox_deliver(outbox_id=outbox_id)
 
 
 @shared_task
@@ -21,7 +21,7 @@ def outbox_republish():
 
 @shared_task
 def letter_send(letter_id):
-    services.letter_send(letter_id=letter_id)
+    return services.letter_send(letter_id=letter_id)
 
 
 @shared_task
@@ -31,4 +31,4 @@ def letters_dispatch():
 
 @shared_task
 def counts_reconcile():
-    counts.counts_reconcile()
+    return len(counts.counts_reconcile())

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from petitions.models import Letter, Signature
 from petitions.services import petition_seed_load
@@ -40,6 +41,10 @@ def browser():
         )
         yield browser
         browser.close()
+        # Queries made while Playwright's loop runs get their own connection
+        # (Django keeps connections per async context); close it here, or the
+        # test database cannot be dropped at the end of the run.
+        connections.close_all()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 

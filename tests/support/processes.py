@@ -74,17 +74,37 @@ class _ProjectProcess:
 
     def kill(self):
         """Kill the process and its children outright, as a crash or the OOM killer would."""
-        os.killpg(self.process.pid, signal.SIGKILL)
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.process.wait(10)
 
     def stop(self):
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._wait_for_children()
+
+    def _wait_for_children(self):
+        # Pool children can outlive their parent by a moment, holding database
+        # connections that would stop the test database from being dropped.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
         try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
     def log(self):
         return "".join(self.output)

@@ -1,0 +1,47 @@
+# Everything runs inside .venv, which is created and filled from
+# requirements.txt on first use, and refilled whenever requirements.txt changes.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := run
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+# Touched after a successful install; requirements.txt being newer means the
+# install is out of date.
+STAMP := $(VENV)/.installed
+# Extra arguments for pytest, e.g. make test PYTEST_ARGS="-k signing -x".
+PYTEST_ARGS ?=
+
+.PHONY: run test bench clean-local
+
+# pip is the sign of a usable venv: Debian leaves a venv without pip behind
+# when python3-venv is missing, and this rule then retries once it is installed.
+$(VENV)/bin/pip:
+	python3 -m venv $(VENV)
+
+$(STAMP): requirements.txt | $(VENV)/bin/pip
+	$(PYTHON) -m pip install --disable-pip-version-check --quiet -r requirements.txt
+	touch $(STAMP)
+
+## run: the whole service locally (Redis, web, worker, beat); Ctrl-C stops it.
+run: $(STAMP)
+	exec $(PYTHON) scripts/run_local.py
+
+## test: the test suite, against settings as production uses them.
+# Tests need a SECRET_KEY but nothing they sign leaves the machine, so a fixed
+# one is used unless the environment provides its own.
+test: export SECRET_KEY ?= test-only-secret-key-not-for-any-deployment-0000
+test: $(STAMP)
+	$(PYTHON) manage.py collectstatic --noinput -v0
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+## bench: the load benchmark.
+bench: $(STAMP)
+	@test -f bench/run.py || { echo "bench/run.py does not exist yet." >&2; exit 1; }
+	$(PYTHON) bench/run.py
+
+## clean-local: DELETES LOCAL DATA: everything under var/ (the SQLite database,
+## written mail, the embedded Redis's data, the generated SECRET_KEY).
+clean-local:
+	rm -rf var/
