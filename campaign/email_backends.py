@@ -1,18 +1,58 @@
-"""Email backends: anymail's own, with one addition.
+"""Email backends: anymail's own, with two additions for Resend.
 
-Resend accepts an `Idempotency-Key` request header and sends a message only
-once per key, however often the request is repeated. Stock anymail does not
-set it, so this backend passes `message.idempotency_key` through. It is what
-turns "a worker died after the ESP accepted the letter but before we recorded
-it" from a duplicate letter into a harmless repeat.
+- Resend accepts an `Idempotency-Key` request header and sends a message only
+  once per key, however often the request is repeated. Stock anymail does not
+  set it, so this backend passes `message.idempotency_key` through. It turns
+  "a worker died after the ESP accepted the letter but before we recorded it"
+  from a duplicate letter into a harmless repeat.
+- Resend's batch endpoint takes a separate subject and body for every
+  recipient but has no templating of its own, so anymail refuses `merge_data`
+  for it. This backend fills each recipient's merge fields into their copy
+  before sending, which is what ESPs with server-side templating do, so the
+  mailing code can use anymail's portable `merge_data` for every ESP.
 """
 
+import html
+import json
+
 from anymail.backends.resend import EmailBackend as AnymailResendBackend
+from anymail.backends.resend import ResendPayload as AnymailResendPayload
+from django.conf import settings
+
+
+def merge_into(text, values, *, escape):
+    """Fill merge fields in as an ESP would; values are HTML-escaped in HTML."""
+    for name, value in values.items():
+        text = text.replace(settings.ESP_MERGE_FIELD.replace("NAME", name), html.escape(value) if escape else value)
+    return text
+
+
+class ResendPayload(AnymailResendPayload):
+    def __init__(self, *args, **kwargs):
+        self.recipient_merge_data = {}
+        super().__init__(*args, **kwargs)
+
+    def set_merge_data(self, merge_data):
+        self.recipient_merge_data = merge_data
+
+    def serialize_data(self):
+        serialized = super().serialize_data()
+        if not (self.is_batch() and any(self.recipient_merge_data.values())):
+            return serialized
+        items = json.loads(serialized)
+        for item, recipient in zip(items, self.to_recipients):
+            values = self.recipient_merge_data.get(recipient.addr_spec, {})
+            for field in ("subject", "text"):
+                if field in item:
+                    item[field] = merge_into(item[field], values, escape=False)
+            if "html" in item:
+                item["html"] = merge_into(item["html"], values, escape=True)
+        return self.serialize_json(items)
 
 
 class ResendEmailBackend(AnymailResendBackend):
     def build_message_payload(self, message, defaults):
-        payload = super().build_message_payload(message, defaults)
+        payload = ResendPayload(message, defaults, self)
         key = getattr(message, "idempotency_key", None)
         if key:
             payload.headers["Idempotency-Key"] = key

@@ -155,10 +155,28 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_SOCKET_TIMEOUT * 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_SEND_TASK_EVENTS = False
+# Recovery of lost work. A task handed to the broker that has not run within
+# OUTBOX_LEASE_SECONDS is handed over again (Redis lost it, say); a letter left
+# 'sending' for LETTER_SEND_LEASE_SECONDS lost its worker mid-send and is queued
+# again. Both sweeps run from beat at the intervals below. The defaults are
+# production's; the fault-injection tests shorten them to recover in seconds.
+# The send lease must stay well above the longest an ESP call can take.
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120, minimum=1)
+LETTER_SEND_LEASE_SECONDS = env_int("LETTER_SEND_LEASE_SECONDS", 600, minimum=1)
+OUTBOX_REPUBLISH_INTERVAL_SECONDS = env_int("OUTBOX_REPUBLISH_INTERVAL_SECONDS", 20, minimum=1)
+LETTERS_DISPATCH_INTERVAL_SECONDS = env_int("LETTERS_DISPATCH_INTERVAL_SECONDS", 15, minimum=1)
 CELERY_BEAT_SCHEDULE = {
-    "outbox-republish": {"task": "petitions.tasks.outbox_republish", "schedule": timedelta(seconds=20)},
-    "letters-dispatch": {"task": "petitions.tasks.letters_dispatch", "schedule": timedelta(seconds=15)},
+    "outbox-republish": {
+        "task": "petitions.tasks.outbox_republish",
+        "schedule": timedelta(seconds=OUTBOX_REPUBLISH_INTERVAL_SECONDS),
+    },
+    "letters-dispatch": {
+        "task": "petitions.tasks.letters_dispatch",
+        "schedule": timedelta(seconds=LETTERS_DISPATCH_INTERVAL_SECONDS),
+    },
     "counts-reconcile": {"task": "petitions.tasks.counts_reconcile", "schedule": timedelta(seconds=30)},
+    "mailings-resume": {"task": "petitions.tasks.mailings_resume", "schedule": timedelta(seconds=60)},
+    "reminders-queue": {"task": "petitions.tasks.reminders_queue", "schedule": timedelta(minutes=10)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILENAME", str(VAR_DIR / "celerybeat-schedule"))
 
@@ -183,6 +201,14 @@ LETTER_FROM_EMAIL = env_email("LETTER_FROM_EMAIL", "letters@campaign.example.org
 # Reply-To of a letter whose signer did not ask recipients to reply to them.
 CAMPAIGN_REPLY_TO = env_email("CAMPAIGN_REPLY_TO", "campaign@campaign.example.org")
 CAMPAIGN_NAME = env_str("CAMPAIGN_NAME", "Free the Detained")
+# How the ESP marks a per-recipient field in a batch send (NAME is the field).
+ESP_MERGE_FIELD = env_str("ESP_MERGE_FIELD", "{{NAME}}")
+if "NAME" not in ESP_MERGE_FIELD:
+    raise ImproperlyConfigured("ESP_MERGE_FIELD must contain NAME, e.g. {{NAME}} or %recipient.NAME%.")
+# Recipients per ESP batch call (Resend takes at most 100).
+MAILING_BATCH_SIZE = env_int("MAILING_BATCH_SIZE", 100, minimum=1)
+# Batches of one mailing sent at once, across all workers.
+MAILING_PARALLELISM = env_int("MAILING_PARALLELISM", 4, minimum=1)
 
 # Signing -------------------------------------------------------------------------
 
@@ -190,6 +216,8 @@ CONFIRMATION_MAX_AGE = timedelta(days=env_int("CONFIRMATION_MAX_AGE_DAYS", 14, m
 # Repeat signers are told by email that they already signed, but only this many
 # times per address, so the form cannot be used to flood someone's inbox.
 REPEAT_NOTICE_LIMIT = 3
+# Days after signing at which an unconfirmed signer is reminded, once each.
+REMINDER_SCHEDULE_DAYS = (1, 3)
 
 # Security ---------------------------------------------------------------------------
 

@@ -6,5 +6,8 @@ admin.site.site_title = "Campaign staff"
 
 urlpatterns = [
     path("staff/", admin.site.urls),
+    # The ESP's tracking webhooks (bounces, complaints), authenticated by
+    # anymail: ANYMAIL_WEBHOOK_SECRET and the ESP's own signature.
+    path("anymail/", include("anymail.urls")),
     path("", include("petitions.urls")),
 ]

@@ -1,10 +1,28 @@
 """Staff tools. One ModelAdmin per model; every action calls a service."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from petitions import services
-from petitions.models import BackgroundFact, ConsentWording, Demand, Letter, Outbox, Petition, Signature, Target
+from petitions import emails, mailings, services, supporters
+from petitions.models import (
+    BackgroundFact,
+    ConsentWording,
+    Demand,
+    EspEvent,
+    Letter,
+    Mailing,
+    Outbox,
+    Petition,
+    Signature,
+    Suppression,
+    Target,
+)
 
 
 class DemandInline(admin.TabularInline):
@@ -36,9 +54,25 @@ class PetitionAdmin(admin.ModelAdmin):
 
 @admin.register(Target)
 class TargetAdmin(admin.ModelAdmin):
-    list_display = ["name", "title", "organisation", "email", "is_active", "hourly_cap", "letters_queued", "letters_sent"]
-    list_filter = ["is_active"]
+    list_display = [
+        "name", "title", "organisation", "email", "is_active", "hourly_cap", "bounce_hold", "letters_queued",
+        "letters_sent",
+    ]
+    list_filter = ["is_active", ("bounce_held_since", admin.EmptyFieldListFilter)]
     search_fields = ["name", "organisation", "email"]
+    readonly_fields = ["bounce_held_since", "bounce_reason"]
+    actions = ["clear_bounce_hold"]
+
+    @admin.display(description="bounce hold")
+    def bounce_hold(self, target):
+        if target.bounce_held_since is None:
+            return "—"
+        return format_html('<strong style="color:#b00020">Held</strong> {}', target.bounce_reason)
+
+    @admin.action(description="Clear the bounce hold (after fixing the address)", permissions=["change"])
+    def clear_bounce_hold(self, request, queryset):
+        count = supporters.target_bounce_clear(target_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} recipient(s) released; their queued letters will be sent.", messages.SUCCESS)
 
     def get_queryset(self, request):
         return (
@@ -147,3 +181,141 @@ class OutboxAdmin(RecordAdmin):
     list_display = ["pk", "kind", "state", "created_at", "published_at", "attempts", "done_at", "last_error"]
     list_filter = ["state", "kind"]
     show_full_result_count = False
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ["email_normalized", "reason", "detail", "created_at"]
+    list_filter = ["reason"]
+    search_fields = ["=email_normalized"]
+    show_full_result_count = False
+    fields = ["email_normalized", "reason", "detail"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["email_normalized"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        obj.email_normalized = obj.email_normalized.strip().lower()
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(EspEvent)
+class EspEventAdmin(RecordAdmin):
+    list_display = ["received_at", "event_type", "recipient", "event_id"]
+    list_filter = ["event_type"]
+    search_fields = ["=recipient"]
+    show_full_result_count = False
+
+
+@admin.register(Mailing)
+class MailingAdmin(admin.ModelAdmin):
+    list_display = ["subject", "petition", "state", "created_at", "started_at", "finished_at"]
+    list_filter = ["state", "petition"]
+    change_form_template = "admin/petitions/mailing/change_form.html"
+
+    def get_fields(self, request, obj=None):
+        return ["petition", "subject", "body"] if obj is None else ["petition", "subject", "body", "state", "preview"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        if obj.state == Mailing.State.DRAFT:
+            return ["state", "preview"]
+        return ["petition", "subject", "body", "state", "preview"]
+
+    @admin.display(description="preview")
+    def preview(self, mailing):
+        subject, _text, html = emails.mailing_preview(mailing)
+        return format_html(
+            '<p><strong>Subject:</strong> {}</p><iframe sandbox srcdoc="{}" title="Preview" '
+            'style="width:100%;max-width:640px;height:480px;border:1px solid #ccc;background:#fff"></iframe>',
+            subject,
+            html,
+        )
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self):
+        def view(function, name):
+            return path(f"<int:mailing_id>/{name}/", self.admin_site.admin_view(function), name=f"petitions_mailing_{name}")
+
+        return [
+            view(self.progress_view, "progress"),
+            view(self.send_view, "send"),
+            view(self.test_view, "test"),
+            view(self.pause_view, "pause"),
+            view(self.resume_view, "resume"),
+            view(self.cancel_view, "cancel"),
+        ] + super().get_urls()
+
+    def _mailing(self, request, mailing_id, *, change=True):
+        mailing = get_object_or_404(Mailing.objects.select_related("petition"), pk=mailing_id)
+        allowed = self.has_change_permission(request, mailing) if change else self.has_view_permission(request, mailing)
+        if not allowed:
+            raise PermissionDenied
+        return mailing
+
+    def _back(self, mailing):
+        return redirect(reverse("admin:petitions_mailing_change", args=[mailing.pk]))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        mailing = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if mailing is not None:
+            extra_context["progress"] = mailings.mailing_progress(mailing)
+            extra_context["mailing"] = mailing
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def progress_view(self, request, mailing_id):
+        mailing = self._mailing(request, mailing_id, change=False)
+        return JsonResponse(mailings.mailing_progress(mailing) | {"state": mailing.get_state_display()})
+
+    def send_view(self, request, mailing_id):
+        mailing = self._mailing(request, mailing_id)
+        if request.method == "POST":
+            try:
+                count = mailings.mailing_start(mailing_id=mailing.pk)
+            except mailings.MailingStateError as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(request, f"Sending to {count} supporter(s).", messages.SUCCESS)
+            return self._back(mailing)
+        context = self.admin_site.each_context(request) | {
+            "title": "Send this update?",
+            "mailing": mailing,
+            "audience": mailings.mailing_audience_count(mailing),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/petitions/mailing/send_confirm.html", context)
+
+    def test_view(self, request, mailing_id):
+        mailing = self._mailing(request, mailing_id)
+        if request.method != "POST":
+            return self._back(mailing)
+        if not request.user.email:
+            self.message_user(request, "Your staff account has no email address to send the test to.", messages.ERROR)
+        else:
+            mailings.mailing_test_send(mailing_id=mailing.pk, to_email=request.user.email)
+            self.message_user(request, f"A test copy is on its way to {request.user.email}.", messages.SUCCESS)
+        return self._back(mailing)
+
+    def _transition_view(self, request, mailing_id, service, done):
+        mailing = self._mailing(request, mailing_id)
+        if request.method == "POST":
+            if service(mailing_id=mailing.pk):
+                self.message_user(request, done, messages.SUCCESS)
+            else:
+                self.message_user(request, f"Nothing changed: this update is {mailing.get_state_display().lower()}.", messages.WARNING)
+        return self._back(mailing)
+
+    def pause_view(self, request, mailing_id):
+        return self._transition_view(request, mailing_id, mailings.mailing_pause, "Paused after the batches in flight.")
+
+    def resume_view(self, request, mailing_id):
+        return self._transition_view(request, mailing_id, mailings.mailing_resume, "Sending again.")
+
+    def cancel_view(self, request, mailing_id):
+        return self._transition_view(request, mailing_id, mailings.mailing_cancel, "Cancelled: nothing more will be sent.")

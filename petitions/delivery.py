@@ -38,11 +38,37 @@ class DeliveryFailure(Exception):
 
 
 def deliver(message, *, idempotency_key):
-    """Send one message; return the ESP's message id (or the Message-ID we set).
+    """Send one message; return the ESP's message id ("" where the backend has none).
 
     The idempotency key is passed to backends that accept one, so that a retry
     after a lost response cannot send the message twice. Raises DeliveryFailure.
     """
+    _send(message, idempotency_key)
+    status = getattr(message, "anymail_status", None)
+    if status is not None and status.message_id:
+        message_id = status.message_id
+        return message_id if isinstance(message_id, str) else ",".join(sorted(filter(None, message_id)))
+    return ""
+
+
+# What anymail calls a recipient the ESP took on.
+_ACCEPTED = {"queued", "sent", "scheduled"}
+
+
+def deliver_batch(message, *, idempotency_key):
+    """Send an anymail batch message (one copy per `to` address) in one ESP call.
+
+    Returns {address: (message id, error or None)} for every recipient; raises
+    DeliveryFailure when the call as a whole failed.
+    """
+    _send(message, idempotency_key)
+    return {
+        address: (status.message_id or "", None if status.status in _ACCEPTED else f"Refused: {status.status}")
+        for address, status in message.anymail_status.recipients.items()
+    }
+
+
+def _send(message, idempotency_key):
     message.idempotency_key = idempotency_key
     try:
         sent = get_connection(fail_silently=False).send_messages([message])
@@ -58,11 +84,6 @@ def deliver(message, *, idempotency_key):
         raise DeliveryFailure(f"Mail transport error: {error}", transient=True) from error
     if sent != 1:
         raise DeliveryFailure("The mail backend reported the message as not sent.", transient=True)
-    status = getattr(message, "anymail_status", None)
-    if status is not None and status.message_id:
-        message_id = status.message_id
-        return message_id if isinstance(message_id, str) else ",".join(sorted(filter(None, message_id)))
-    return ""
 
 
 def _classify_http_error(error):

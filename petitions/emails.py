@@ -6,14 +6,18 @@ signer typed goes into a header except through Django's address formatting
 (which quotes and encodes display names) or after `_header_safe`.
 """
 
+import uuid
 from email.headerregistry import Address
 
+import markdown
+import nh3
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 
-from petitions.tokens import confirmation_token_make
+from petitions.tokens import confirmation_token_make, unsubscribe_token_make
 
 
 def _header_safe(text):
@@ -21,7 +25,15 @@ def _header_safe(text):
     return " ".join(str(text).split())
 
 
+def _unsubscribe_headers(url):
+    # RFC 8058: mail clients show an unsubscribe button and POST to the URL.
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
 def _compose(name, context, *, to, from_email=None, reply_to=None, headers=None):
+    headers = dict(headers or {})
+    if context.get("unsubscribe_url"):
+        headers |= _unsubscribe_headers(context["unsubscribe_url"])
     subject = _header_safe(render_to_string(f"emails/{name}-subject.txt", context))
     text_body = render_to_string(f"emails/{name}-body.txt", context)
     html_body = render_to_string(f"emails/{name}-body.html", context)
@@ -31,7 +43,7 @@ def _compose(name, context, *, to, from_email=None, reply_to=None, headers=None)
         from_email=from_email or _campaign_from(),
         to=to,
         reply_to=reply_to or [settings.CAMPAIGN_REPLY_TO],
-        headers=headers or {},
+        headers=headers,
     )
     message.attach_alternative(html_body, "text/html")
     return message
@@ -49,8 +61,13 @@ def confirm_url(signature, issued_at):
     return _absolute(reverse("petitions:confirm", args=[confirmation_token_make(signature, issued_at)]))
 
 
+def unsubscribe_url(public_id):
+    return _absolute(reverse("petitions:unsubscribe", args=[unsubscribe_token_make(public_id)]))
+
+
 def _supporter_context(signature):
     return {
+        "unsubscribe_url": unsubscribe_url(signature.public_id),
         "signature": signature,
         "petition": signature.petition,
         "campaign_name": settings.CAMPAIGN_NAME,
@@ -76,6 +93,100 @@ def already_signed_email(signature, *, issued_at):
         "confirm_url": confirm_url(signature, issued_at),
     }
     return _compose("already-signed", context, to=[signature.email])
+
+
+def thanks_email(signature, *, issued_at):
+    """Thanks a signer whose signature is confirmed, with links to share."""
+    petition_url = _absolute(reverse("petitions:detail", args=[signature.petition.slug]))
+    context = _supporter_context(signature) | {"share_links": share_links(signature.petition, petition_url)}
+    return _compose("thanks", context, to=[signature.email])
+
+
+def reminder_email(signature, *, issued_at):
+    """Reminds a signer who has not confirmed yet, with a link dated `issued_at`."""
+    context = _supporter_context(signature) | {
+        "confirm_url": confirm_url(signature, issued_at),
+        "is_last_reminder": signature.reminders_sent >= len(settings.REMINDER_SCHEDULE_DAYS),
+    }
+    return _compose("reminder", context, to=[signature.email])
+
+
+def share_links(petition, petition_url):
+    """Where a supporter can pass the petition on, in the order people use them."""
+    from urllib.parse import quote
+
+    title, url = quote(petition.title), quote(petition_url, safe="")
+    return [
+        ("Email", f"mailto:?subject={title}&body={url}"),
+        ("WhatsApp", f"https://wa.me/?text={title}%20{url}"),
+        ("X", f"https://x.com/intent/post?text={title}&url={url}"),
+        ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={url}"),
+    ]
+
+
+def merge_field(name):
+    """How a per-recipient value is written into a mailing, for the ESP (or, for
+    Resend, our backend) to fill in: ESP_MERGE_FIELD with NAME replaced, e.g.
+    {{unsubscribe_url}}; Mailgun, for one, wants %recipient.NAME%."""
+    return settings.ESP_MERGE_FIELD.replace("NAME", name)
+
+
+_MARKDOWN_TAGS = {"p", "br", "strong", "em", "a", "ul", "ol", "li", "h2", "h3", "blockquote", "hr"}
+
+
+def mailing_body_html(mailing):
+    """The campaigner's Markdown as HTML, with anything but simple formatting removed."""
+    rendered = markdown.markdown(mailing.body, extensions=["sane_lists"], output_format="html")
+    return mark_safe(nh3.clean(rendered, tags=_MARKDOWN_TAGS, attributes={"a": {"href"}}, link_rel="noopener"))
+
+
+def _mailing_context(mailing, unsubscribe):
+    return {
+        "mailing": mailing,
+        "petition": mailing.petition,
+        "body_html": mailing_body_html(mailing),
+        "campaign_name": settings.CAMPAIGN_NAME,
+        "petition_url": _absolute(reverse("petitions:detail", args=[mailing.petition.slug])),
+        "privacy_url": _absolute(reverse("petitions:privacy")),
+        "unsubscribe_url": unsubscribe,
+    }
+
+
+def mailing_preview(mailing):
+    """Subject, text and HTML as a supporter would see them, for the admin."""
+    message = _compose("mailing", _mailing_context(mailing, "#unsubscribe-link"), to=["preview@example.invalid"])
+    return message.subject, message.body, message.alternatives[0][0]
+
+
+def mailing_test_email(mailing, *, to_email):
+    """A copy of the mailing for staff; its unsubscribe link leads nowhere."""
+    dead_link = unsubscribe_url(uuid.UUID(int=0))
+    message = _compose("mailing", _mailing_context(mailing, dead_link), to=[to_email])
+    message.subject = _header_safe(f"[Test] {message.subject}")
+    return message
+
+
+def mailing_batch_email(mailing, recipients):
+    """One message to many recipients for the ESP's batch sending.
+
+    Each recipient gets their own copy (anymail's `merge_data` turns on the
+    ESP's batch mode) with their own unsubscribe link in the body and the
+    List-Unsubscribe header.
+    """
+    message = _compose("mailing", _mailing_context(mailing, merge_field("unsubscribe_url")), to=[])
+    del message.extra_headers["List-Unsubscribe"]
+    message.to = [recipient.email for recipient in recipients]
+    links = {recipient.email: unsubscribe_url(recipient.signature.public_id) for recipient in recipients}
+    message.merge_data = {email: {"unsubscribe_url": link} for email, link in links.items()}
+    message.merge_headers = {email: {"List-Unsubscribe": f"<{link}>"} for email, link in links.items()}
+    return message
+
+
+def mailing_single_email(mailing, recipient):
+    """The mailing for one recipient, for mail backends without batch sending."""
+    return _compose(
+        "mailing", _mailing_context(mailing, unsubscribe_url(recipient.signature.public_id)), to=[recipient.email]
+    )
 
 
 def letter_text(petition, *, signer_name, signer_country):

@@ -90,6 +90,11 @@ class Target(models.Model):
     hourly_cap = models.PositiveIntegerField(
         default=120, help_text="At most this many letters are sent to this recipient in any hour."
     )
+    # Set when the ESP reports that this address bounced or complained: its
+    # letters stay queued instead of being burnt on a dead address, until
+    # staff fix the address and clear the hold.
+    bounce_held_since = models.DateTimeField(null=True, blank=True)
+    bounce_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -156,6 +161,7 @@ class Signature(models.Model):
     invalidated_at = models.DateTimeField(null=True, blank=True)
     invalidated_reason = models.CharField(max_length=300, blank=True)
     repeat_notices_sent = models.PositiveSmallIntegerField(default=0)
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
 
     objects = SignatureQuerySet.as_manager()
 
@@ -172,6 +178,9 @@ class Signature(models.Model):
             models.Index(fields=["petition", "state"], name="signature_petition_state"),
             models.Index(fields=["created_at"], name="signature_created"),
             models.Index(fields=["country"], name="signature_country"),
+            models.Index(
+                fields=["created_at"], name="signature_pending_created", condition=models.Q(state="pending")
+            ),
         ]
 
     def __str__(self):
@@ -254,15 +263,21 @@ class Outbox(models.Model):
     class Kind(models.TextChoices):
         CONFIRMATION_EMAIL = "confirmation_email", "Confirmation email"
         ALREADY_SIGNED_EMAIL = "already_signed_email", "Already-signed email"
+        REMINDER_EMAIL = "reminder_email", "Reminder to confirm"
+        THANKS_EMAIL = "thanks_email", "Thank-you email"
+        MAILING_TEST = "mailing_test", "Test copy of an update"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (no longer wanted)"
 
     kind = models.CharField(max_length=40, choices=Kind.choices)
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     signature = models.ForeignKey(Signature, on_delete=models.CASCADE, related_name="outbox", null=True)
+    mailing = models.ForeignKey("Mailing", on_delete=models.CASCADE, related_name="+", null=True, blank=True)
+    to_email = models.EmailField(blank=True, help_text="For messages to staff rather than a signer.")
     created_at = models.DateTimeField(default=timezone.now)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     # When this entry was last handed to the broker; it is handed over again if
@@ -288,3 +303,107 @@ class Outbox(models.Model):
     @property
     def idempotency_key(self):
         return f"outbox-{self.pk}"
+
+
+class Suppression(models.Model):
+    """An address that gets no more supporter email: it unsubscribed, bounced,
+    complained, or staff added it. Letters to recipients are not affected."""
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BOUNCED = "bounced", "Hard bounce"
+        COMPLAINED = "complained", "Spam complaint"
+        REJECTED = "rejected", "Rejected by the email service"
+        MANUAL = "manual", "Added by staff"
+
+    email_normalized = models.CharField(max_length=254, unique=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    detail = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.email_normalized} ({self.get_reason_display()})"
+
+
+class Mailing(models.Model):
+    """A campaign update sent to a petition's opted-in, confirmed supporters."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SENDING = "sending", "Sending"
+        PAUSED = "paused", "Paused"
+        SENT = "sent", "Sent"
+        CANCELLED = "cancelled", "Cancelled"
+
+    petition = models.ForeignKey(Petition, on_delete=models.PROTECT, related_name="mailings")
+    subject = models.CharField(max_length=200)
+    body = models.TextField(help_text="Plain text or Markdown: paragraphs, **bold**, *italic*, lists and links.")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT)
+    created_by = models.ForeignKey("auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.subject
+
+
+class MailingRecipient(models.Model):
+    """One supporter's copy of a mailing. Its own state and sent time are what
+    make a crash, a re-run or a double click send to nobody twice."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (unsubscribed or suppressed)"
+
+    mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="recipients")
+    signature = models.ForeignKey(Signature, on_delete=models.SET_NULL, null=True, related_name="+")
+    email = models.EmailField(max_length=254)
+    email_normalized = models.CharField(max_length=254)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    # The id of the first recipient of the batch this one was claimed in. A
+    # batch keeps its members and its ESP idempotency key if it must be sent again.
+    batch = models.BigIntegerField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    esp_message_id = models.CharField(max_length=200, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["mailing", "email_normalized"], name="mailing_recipient_once"),
+        ]
+        indexes = [
+            models.Index(fields=["mailing", "state", "id"], name="mailing_recipient_state"),
+            models.Index(fields=["mailing", "batch"], name="mailing_recipient_batch"),
+        ]
+
+    def __str__(self):
+        return self.email
+
+
+class EspEvent(models.Model):
+    """A delivery event reported by the ESP's webhook, kept so a replayed
+    event is recognised and processed only once."""
+
+    event_id = models.CharField(max_length=200, unique=True)
+    event_type = models.CharField(max_length=40)
+    recipient = models.CharField(max_length=254, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = "ESP event"
+
+    def __str__(self):
+        return f"{self.event_type} {self.recipient}"

@@ -26,10 +26,10 @@ logger = logging.getLogger(__name__)
 # A task handed to the broker that has not run within this time is assumed lost
 # (Redis restarted without persistence, say) and is handed over again. Tasks
 # are idempotent, so a copy that was merely slow does no harm.
-OUTBOX_LEASE = timezone.timedelta(seconds=getattr(settings, "OUTBOX_LEASE_SECONDS", 120))
+OUTBOX_LEASE = timezone.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
 # A letter marked as sending for longer than this lost its worker mid-send and
 # is queued again; the ESP's idempotency key stops a second copy going out.
-LETTER_SEND_LEASE = timezone.timedelta(minutes=10)
+LETTER_SEND_LEASE = timezone.timedelta(seconds=settings.LETTER_SEND_LEASE_SECONDS)
 MAX_ATTEMPTS = 12
 REPUBLISH_BATCH = 1000
 
@@ -157,10 +157,33 @@ def outbox_republish(*, now=None):
     return len(due)
 
 
+def _signer_email(build):
+    return lambda entry: build(entry.signature, issued_at=entry.created_at)
+
+
+# Each kind of entry, the message it sends, and whether it still should be
+# sent when its turn comes (a reminder after confirming is noise).
 _OUTBOX_BUILDERS = {
-    Outbox.Kind.CONFIRMATION_EMAIL: emails.confirmation_email,
-    Outbox.Kind.ALREADY_SIGNED_EMAIL: emails.already_signed_email,
+    Outbox.Kind.CONFIRMATION_EMAIL: _signer_email(emails.confirmation_email),
+    Outbox.Kind.ALREADY_SIGNED_EMAIL: _signer_email(emails.already_signed_email),
+    Outbox.Kind.THANKS_EMAIL: _signer_email(emails.thanks_email),
+    Outbox.Kind.REMINDER_EMAIL: _signer_email(emails.reminder_email),
+    Outbox.Kind.MAILING_TEST: lambda entry: emails.mailing_test_email(entry.mailing, to_email=entry.to_email),
 }
+
+
+def _outbox_still_wanted(entry):
+    """Why an entry should no longer be sent, or None if it should."""
+    if entry.signature is None:
+        return None
+    signature = entry.signature
+    if entry.kind == Outbox.Kind.REMINDER_EMAIL and signature.state != Signature.State.PENDING:
+        return "Signature no longer pending."
+    if entry.kind != Outbox.Kind.CONFIRMATION_EMAIL and signature.state == Signature.State.INVALIDATED:
+        return "Signature invalidated."
+    from petitions.supporters import supporter_email_blocked
+
+    return supporter_email_blocked(signature.email_normalized, entry.kind)
 
 
 def outbox_deliver(*, outbox_id):
@@ -177,8 +200,12 @@ def outbox_deliver(*, outbox_id):
     ).update(next_attempt_at=now + OUTBOX_LEASE, attempts=F("attempts") + 1)
     if not claimed:
         return None
-    entry = Outbox.objects.select_related("signature__petition").get(pk=outbox_id)
-    message = _OUTBOX_BUILDERS[entry.kind](entry.signature, issued_at=entry.created_at)
+    entry = Outbox.objects.select_related("signature__petition", "mailing__petition").get(pk=outbox_id)
+    unwanted = _outbox_still_wanted(entry)
+    if unwanted:
+        Outbox.objects.filter(pk=entry.pk).update(state=Outbox.State.SKIPPED, done_at=now, last_error=unwanted)
+        return None
+    message = _OUTBOX_BUILDERS[entry.kind](entry)
     try:
         message_id = deliver(message, idempotency_key=entry.idempotency_key)
     except DeliveryFailure as failure:
@@ -214,9 +241,10 @@ class ConfirmResult:
 def signature_confirm(*, public_id):
     """Confirm a pending signature and queue one letter per active recipient.
 
-    Idempotent: confirming again changes nothing and queues nothing. Returns
-    (ConfirmResult, signature or None). Letters are published after commit;
-    the dispatcher sends any that publishing missed.
+    Also asks for the thank-you email. Idempotent: confirming again changes
+    nothing and queues nothing. Returns (ConfirmResult, signature or None).
+    Letters are published after commit; the dispatcher sends any that
+    publishing missed.
     """
     with transaction.atomic():
         signature = (
@@ -235,6 +263,7 @@ def signature_confirm(*, public_id):
         letters = Letter.objects.bulk_create(_letters_for(signature, now))
         letter_ids = [letter.pk for letter in letters]
         transaction.on_commit(lambda: _letters_publish(letter_ids))
+        _outbox_add(Outbox.Kind.THANKS_EMAIL, signature, now)
     return ConfirmResult.CONFIRMED, signature
 
 
@@ -284,7 +313,7 @@ def letters_dispatch(*, now=None):
         state=Letter.State.QUEUED, enqueued_at=None, last_error="Worker lost while sending; queued again."
     )
     handed_over = []
-    for target in Target.objects.filter(is_active=True):
+    for target in Target.objects.filter(is_active=True, bounce_held_since__isnull=True):
         room = target.hourly_cap - Letter.objects.sent_to_in_last_hour(target, now).count()
         if room <= 0:
             continue
@@ -321,7 +350,10 @@ def letter_send(*, letter_id):
             )
             return Letter.State.CANCELLED
         target = Target.objects.select_for_update().get(pk=letter.target_id)
-        if not target.is_active:
+        if not target.is_active or target.bounce_held_since is not None:
+            # Held: stays queued, and the dispatcher hands it over once staff
+            # reactivate the recipient or clear its bounce hold.
+            Letter.objects.filter(pk=letter_id).update(enqueued_at=None)
             return None
         if Letter.objects.sent_to_in_last_hour(target, now).count() >= target.hourly_cap:
             # Over the cap: leave it queued for the dispatcher, which hands it

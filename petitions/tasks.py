@@ -6,7 +6,7 @@ late acknowledgement a task whose worker died is run again.
 
 from celery import shared_task
 
-from petitions import counts, services
+from petitions import counts, mailings, services, supporters
 
 
 @shared_task
@@ -32,3 +32,18 @@ def letters_dispatch():
 @shared_task
 def counts_reconcile():
     return len(counts.counts_reconcile())
+
+
+@shared_task
+def mailing_send(mailing_id):
+    return mailings.mailing_send(mailing_id=mailing_id)
+
+
+@shared_task
+def mailings_resume():
+    return mailings.mailings_resume()
+
+
+@shared_task
+def reminders_queue():
+    return supporters.reminders_queue()

@@ -56,3 +56,22 @@ def confirmation_token_read(token):
         return uuid.UUID(hex=value)
     except ValueError:
         raise TokenInvalid("malformed token payload") from None
+
+
+UNSUBSCRIBE_SALT = "petitions.supporter.unsubscribe"
+
+
+def unsubscribe_token_make(public_id):
+    """A token that unsubscribes the address of the signature `public_id`.
+
+    It never expires: an unsubscribe link must work however old the email is.
+    """
+    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign(public_id.hex)
+
+
+def unsubscribe_token_read(token):
+    try:
+        value = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign(token)
+        return uuid.UUID(hex=value)
+    except (signing.BadSignature, ValueError):
+        raise TokenInvalid("bad unsubscribe token") from None

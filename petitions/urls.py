@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("privacy/", views.privacy, name="privacy"),
     path("confirm/<str:token>/", views.signature_confirm, name="confirm"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("p/<slug:slug>/", views.petition_detail, name="detail"),
     path("p/<slug:slug>/sign/", views.petition_sign, name="sign"),
     path("p/<slug:slug>/signed/", views.petition_signed, name="signed"),

@@ -4,13 +4,14 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from petitions import services
+from petitions import services, supporters
 from petitions.counts import confirmed_count
 from petitions.forms import SignatureForm
 from petitions.models import Petition
-from petitions.tokens import TokenExpired, TokenInvalid, confirmation_token_read
+from petitions.tokens import TokenExpired, TokenInvalid, confirmation_token_read, unsubscribe_token_read
 
 
 def home(request):
@@ -105,6 +106,24 @@ def petition_confirmed(request, slug):
 def petition_count(request, slug):
     petition = get_object_or_404(Petition, slug=slug)
     return JsonResponse({"confirmed": confirmed_count(petition), "goal": petition.goal})
+
+
+# RFC 8058 one-click unsubscribe: a mail client POSTs here with no cookie and
+# no CSRF token, so this view is exempt. That is safe because the signed token
+# in the URL is what authorises it, and all it can do is stop email.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    try:
+        public_id = unsubscribe_token_read(token)
+    except TokenInvalid:
+        return render(request, "petitions/unsubscribe.html", {"invalid": True}, status=400)
+    if request.method == "GET":
+        # Link scanners open links too; only the button's POST unsubscribes.
+        return render(request, "petitions/unsubscribe.html", {"token": token})
+    if not supporters.supporter_unsubscribe(public_id=public_id):
+        return render(request, "petitions/unsubscribe.html", {"invalid": True}, status=400)
+    return render(request, "petitions/unsubscribe.html", {"done": True})
 
 
 @require_GET

@@ -111,7 +111,7 @@ class BrowserTests:
             assert "your signature is confirmed" in phone.locator("h1").inner_text()
             screenshot(phone, "confirmed-phone")
 
-            esp.wait_for(3, timeout=30)
+            esp.wait_for(4, timeout=30)
             wait_until(lambda: Letter.objects.filter(state=Letter.State.SENT).count() == 2, message="letters sent")
             letters = [m for m in esp.messages if m["subject"] == petition.letter_subject]
             assert len(letters) == 2

@@ -39,7 +39,7 @@ class EndToEndTests:
         link = next(word for word in confirmation["text"].split() if "/confirm/" in word)
         assert client.post(link.removeprefix(settings.SITE_URL)).status_code == 302
 
-        esp.wait_for(3, timeout=30)
+        esp.wait_for(4, timeout=30)  # the two letters and the thank-you email
         wait_until(lambda: Letter.objects.filter(state=Letter.State.SENT).count() == 2, message="letters marked sent\n" + worker.log())
         # Provoke the redundant publishing that a real deployment sees (the
         # periodic sweeps running while tasks are in flight), then give the
@@ -57,7 +57,9 @@ class EndToEndTests:
             "Fayez Al-Sarraj <prime-minister@libya-government.example>",
             "Jean-Claude Juncker <president@european-commission.example>",
         ]
-        assert len(esp.messages) == 3 and esp.duplicates_suppressed == 0
+        assert len(esp.messages) == 4 and esp.duplicates_suppressed == 0
+        [thanks] = [m for m in esp.messages if m["subject"].startswith("Thank you")]
+        assert thanks["to"] == ["amira.haddad@example.org"]
         for message in letters:
             assert message["from"] == f"Zoë Ó Súilleabháin <{settings.LETTER_FROM_EMAIL}>"
             assert message["reply_to"] == ["amira.haddad@example.org"]
