@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from campaign.esp_webhooks import ResendTrackingWebhookView
+
 admin.site.site_header = "Campaign staff"
 admin.site.site_title = "Campaign staff"
 
@@ -8,6 +10,7 @@ urlpatterns = [
     path("staff/", admin.site.urls),
     # The ESP's tracking webhooks (bounces, complaints), authenticated by
     # anymail: ANYMAIL_WEBHOOK_SECRET and the ESP's own signature.
+    path("anymail/resend/tracking/", ResendTrackingWebhookView.as_view(), name="resend_tracking_webhook"),
     path("anymail/", include("anymail.urls")),
     path("", include("petitions.urls")),
 ]

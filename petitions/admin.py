@@ -7,7 +7,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 
 from petitions import emails, mailings, services, supporters
 from petitions.models import (
@@ -226,11 +226,13 @@ class MailingAdmin(admin.ModelAdmin):
     @admin.display(description="preview")
     def preview(self, mailing):
         subject, _text, html = emails.mailing_preview(mailing)
+        # The rendered email is marked safe as HTML, but inside an attribute it
+        # is data and must be escaped, or its quotes would end the attribute.
         return format_html(
             '<p><strong>Subject:</strong> {}</p><iframe sandbox srcdoc="{}" title="Preview" '
             'style="width:100%;max-width:640px;height:480px;border:1px solid #ccc;background:#fff"></iframe>',
             subject,
-            html,
+            escape(html),
         )
 
     def save_model(self, request, obj, form, change):

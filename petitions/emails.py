@@ -102,11 +102,11 @@ def thanks_email(signature, *, issued_at):
     return _compose("thanks", context, to=[signature.email])
 
 
-def reminder_email(signature, *, issued_at):
-    """Reminds a signer who has not confirmed yet, with a link dated `issued_at`."""
+def reminder_email(signature, *, issued_at, number):
+    """Reminder `number` (from 1) to a signer who has not confirmed, with a link dated `issued_at`."""
     context = _supporter_context(signature) | {
         "confirm_url": confirm_url(signature, issued_at),
-        "is_last_reminder": signature.reminders_sent >= len(settings.REMINDER_SCHEDULE_DAYS),
+        "is_last_reminder": number >= len(settings.REMINDER_SCHEDULE_DAYS),
     }
     return _compose("reminder", context, to=[signature.email])
 

@@ -47,8 +47,9 @@ def mailing_test_send(*, mailing_id, to_email):
 
 
 _AUDIENCE_SQL = """
-    INSERT INTO petitions_mailingrecipient (mailing_id, signature_id, email, email_normalized, state, error)
-    SELECT %s, s.id, s.email, s.email_normalized, %s, ''
+    INSERT INTO petitions_mailingrecipient
+        (mailing_id, signature_id, email, email_normalized, state, error, esp_message_id)
+    SELECT %s, s.id, s.email, s.email_normalized, %s, '', ''
     FROM petitions_signature s
     WHERE s.petition_id = %s AND s.state = %s AND s.updates_consent_id IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM petitions_suppression x WHERE x.email_normalized = s.email_normalized)

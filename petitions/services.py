@@ -167,9 +167,16 @@ _OUTBOX_BUILDERS = {
     Outbox.Kind.CONFIRMATION_EMAIL: _signer_email(emails.confirmation_email),
     Outbox.Kind.ALREADY_SIGNED_EMAIL: _signer_email(emails.already_signed_email),
     Outbox.Kind.THANKS_EMAIL: _signer_email(emails.thanks_email),
-    Outbox.Kind.REMINDER_EMAIL: _signer_email(emails.reminder_email),
+    Outbox.Kind.REMINDER_EMAIL: lambda entry: emails.reminder_email(
+        entry.signature, issued_at=entry.created_at, number=_reminder_number(entry)
+    ),
     Outbox.Kind.MAILING_TEST: lambda entry: emails.mailing_test_email(entry.mailing, to_email=entry.to_email),
 }
+
+
+def _reminder_number(entry):
+    """Which reminder this entry is (from 1): fixed once queued, so a retry reads the same."""
+    return Outbox.objects.filter(signature=entry.signature, kind=Outbox.Kind.REMINDER_EMAIL, pk__lte=entry.pk).count()
 
 
 def _outbox_still_wanted(entry):

@@ -79,5 +79,7 @@ def fake_esp(settings):
 
     with FakeESP(api_key="test-key") as esp:
         settings.EMAIL_BACKEND = "campaign.email_backends.ResendEmailBackend"
-        settings.ANYMAIL = {"RESEND_API_KEY": "test-key", "RESEND_API_URL": esp.url, "REQUESTS_TIMEOUT": (2, 2)}
+        settings.ANYMAIL = (settings.ANYMAIL or {}) | {
+            "RESEND_API_KEY": "test-key", "RESEND_API_URL": esp.url, "REQUESTS_TIMEOUT": (2, 2)
+        }
         yield esp

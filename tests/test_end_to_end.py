@@ -66,3 +66,37 @@ class EndToEndTests:
             assert message["text"].rstrip().endswith("Yours sincerely,\n\nZoë Ó Súilleabháin\nTunisia")
         assert {letter.esp_message_id for letter in Letter.objects.all()} == {m["id"] for m in letters}
         assert Signature.objects.get().state == Signature.State.CONFIRMED
+
+
+class MailingEndToEndTests:
+    def test_an_update_reaches_a_few_hundred_supporters_in_batches_exactly_once(self, client, esp, worker, settings):
+        from django.test import Client
+
+        from petitions import mailings
+        from petitions.models import Mailing, MailingRecipient, Suppression
+        from tests.test_mailings import supporters_create
+
+        petition, _ = petition_seed_load()
+        supporters_create(petition, 320)
+        mailing = Mailing.objects.create(petition=petition, subject="Tajoura closed", body="**Thank you.**")
+        assert mailings.mailing_start(mailing_id=mailing.pk) == 320
+
+        esp.wait_for(320, timeout=60)
+        wait_until(lambda: Mailing.objects.get().state == Mailing.State.SENT, message="mailing marked sent\n" + worker.log())
+        time.sleep(2)  # time for any stray second copy to arrive
+        messages = esp.messages
+        assert len(messages) == 320 and len({m["to"][0] for m in messages}) == 320
+        assert esp.request_count == 4  # 4 batches of at most 100: 4 API calls, not 320
+        assert MailingRecipient.objects.filter(state=MailingRecipient.State.SENT).count() == 320
+
+        # The List-Unsubscribe header works as a mail client uses it: a POST
+        # with no cookie and no CSRF token.
+        message = messages[17]
+        link = message["headers"]["List-Unsubscribe"].strip("<>")
+        assert message["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        response = Client(enforce_csrf_checks=True).post(
+            link.removeprefix(settings.SITE_URL), data="List-Unsubscribe=One-Click",
+            content_type="application/x-www-form-urlencoded",
+        )
+        assert response.status_code == 200
+        assert Suppression.objects.get().email_normalized == message["to"][0].lower()

@@ -1,0 +1,18 @@
+"""anymail's Resend tracking webhook, answering 400 to a malformed body.
+
+anymail validates the request (basic auth and Resend's svix signature) before
+parsing it, but a body that passes validation and still is not the JSON it
+expects would raise out of the view as a server error. A request from outside
+that is merely wrong is a bad request, not our failure.
+"""
+
+from anymail.exceptions import AnymailWebhookValidationFailure
+from anymail.webhooks.resend import ResendTrackingWebhookView as AnymailResendTrackingWebhookView
+
+
+class ResendTrackingWebhookView(AnymailResendTrackingWebhookView):
+    def parse_events(self, request):
+        try:
+            return super().parse_events(request)
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise AnymailWebhookValidationFailure(f"Malformed Resend event: {error}") from error
