@@ -28,6 +28,15 @@ class Petition(models.Model):
     letter_closing = models.CharField(max_length=100, default="Yours sincerely,")
     goal = models.PositiveIntegerField(default=10000)
     is_open = models.BooleanField(default=True, help_text="Closed petitions show their text but take no signatures.")
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    signing_paused = models.BooleanField(default=False, help_text="Stop taking signatures for now.")
+    signing_paused_message = models.CharField(
+        max_length=300, blank=True, default="Signing is paused for a short while. Please come back later."
+    )
+    letters_paused = models.BooleanField(default=False, help_text="Hold all letters of this petition for now.")
+    letters_paused_message = models.CharField(
+        max_length=300, blank=True, default="Letters to the recipients are paused for now; yours will go out later."
+    )
     targets = models.ManyToManyField("Target", related_name="petitions", blank=True, verbose_name="recipients")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -129,6 +138,9 @@ class SignatureQuerySet(models.QuerySet):
     def counted(self):
         return self.filter(state=Signature.State.CONFIRMED)
 
+    def flagged(self):
+        return self.filter(state=Signature.State.PENDING).exclude(flag_reason="")
+
 
 class Signature(models.Model):
     class State(models.TextChoices):
@@ -163,10 +175,37 @@ class Signature(models.Model):
     repeat_notices_sent = models.PositiveSmallIntegerField(default=0)
     reminders_sent = models.PositiveSmallIntegerField(default=0)
 
+    # Anti-abuse. The IP address itself is never stored: only a keyed hash,
+    # kept while the rate limits and moderation need it, then cleared.
+    ip_hash = models.CharField(max_length=64, blank=True)
+    email_domain = models.CharField(max_length=254, blank=True)
+    # Why the signature was held back silently (over a limit, blocklisted):
+    # no email is sent and nothing counts until a moderator approves it.
+    flag_reason = models.CharField(max_length=200, blank=True)
+    flagged_at = models.DateTimeField(null=True, blank=True)
+    last_decision = models.ForeignKey(
+        "ModerationDecision", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class CommentState(models.TextChoices):
+        NONE = "", "No comment"
+        PENDING = "pending", "Awaiting review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    comment = models.TextField(max_length=500, blank=True)
+    comment_state = models.CharField(max_length=20, choices=CommentState.choices, blank=True, default="")
+
     objects = SignatureQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [
+            ("export_signature", "Can export signatures to CSV"),
+            ("view_signer_email", "Can see signers' email addresses"),
+            ("erase_signature", "Can erase a signer's personal data"),
+            ("moderate_signature", "Can approve or invalidate signatures and comments"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["petition", "email_normalized"], name="signature_one_per_email"),
             models.CheckConstraint(
@@ -181,6 +220,14 @@ class Signature(models.Model):
             models.Index(
                 fields=["created_at"], name="signature_pending_created", condition=models.Q(state="pending")
             ),
+            models.Index(fields=["email_normalized"], name="signature_email"),
+            models.Index(fields=["ip_hash", "created_at"], name="signature_ip_window"),
+            models.Index(fields=["email_domain", "created_at"], name="signature_domain_window"),
+            models.Index(
+                fields=["flagged_at"], name="signature_flagged",
+                condition=models.Q(state="pending") & ~models.Q(flag_reason=""),
+            ),
+            models.Index(fields=["comment_state"], name="signature_comment_pending", condition=models.Q(comment_state="pending")),
         ]
 
     def __str__(self):
@@ -407,3 +454,100 @@ class EspEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_type} {self.recipient}"
+
+
+class RateLimit(models.Model):
+    """A limit on signatures from one source in a time window, editable by staff."""
+
+    class Scope(models.TextChoices):
+        IP = "ip", "Per IP address"
+        EMAIL_DOMAIN = "email_domain", "Per email domain"
+
+    name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=20, choices=Scope.choices)
+    window_seconds = models.PositiveIntegerField()
+    max_signatures = models.PositiveIntegerField()
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["scope", "window_seconds"]
+
+    def __str__(self):
+        return f"{self.name}: {self.max_signatures} per {self.window_seconds}s {self.get_scope_display().lower()}"
+
+
+class BlockedSource(models.Model):
+    """An email address, email domain or IP range whose signatures are held silently."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email address"
+        DOMAIN = "domain", "Email domain"
+        IP_RANGE = "ip_range", "IP range (CIDR)"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    value = models.CharField(max_length=254, help_text="e.g. someone@example.org, example.org, or 203.0.113.0/24")
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "value"]
+        verbose_name = "blocklist entry"
+        verbose_name_plural = "blocklist"
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="blocked_source_once")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.value}"
+
+
+class ModerationDecision(models.Model):
+    """Who decided what about which signatures, when and why."""
+
+    class Action(models.TextChoices):
+        INVALIDATE = "invalidate", "Invalidated signatures"
+        APPROVE = "approve", "Approved flagged signatures"
+        COMMENT_APPROVE = "comment_approve", "Approved comments"
+        COMMENT_REJECT = "comment_reject", "Rejected comments"
+
+    actor = models.ForeignKey("auth.User", on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=30, choices=Action.choices)
+    reason = models.CharField(max_length=300)
+    criteria = models.JSONField(default=dict, blank=True, help_text="The conditions of a bulk decision.")
+    signature_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.get_action_display()} ({self.signature_count})"
+
+
+class SignatureExport(models.Model):
+    """A CSV export handed over to someone: what it held and the SHA-256 of its bytes."""
+
+    petition = models.ForeignKey(Petition, on_delete=models.PROTECT, related_name="exports")
+    created_by = models.ForeignKey("auth.User", on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    columns = models.JSONField(default=list)
+    row_count = models.PositiveIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, help_text="Filled in once the whole file has been sent.")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Export of {self.petition} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Erasure(models.Model):
+    """That an erasure happened, and how much it erased; deliberately not who."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+    signatures_erased = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=40, default="request", help_text="request, purge of unconfirmed, or anonymisation")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.kind}: {self.signatures_erased} signature(s) at {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,35 @@
+"""The staff roles: groups whose permissions give each role only its tools.
+
+Created by migration 0004; `roles_ensure` is also what the tests call, since
+a test that empties the database empties the groups too.
+"""
+
+ROLES = {
+    # Reviews and invalidates signatures and approves comments. Sees emails
+    # only through the moderation tools that need them (blocklists, search by
+    # exact address); cannot edit petitions or export data.
+    "Moderator": [
+        "view_petition", "view_signature", "change_signature", "moderate_signature", "view_letter",
+        "view_moderationdecision", "view_ratelimit", "change_ratelimit", "view_blockedsource",
+        "add_blockedsource", "change_blockedsource", "delete_blockedsource", "view_target",
+    ],
+    # Edits petitions, recipients and updates; sees letters and suppressions.
+    "Campaigner": [
+        "view_petition", "change_petition", "add_petition", "view_demand", "add_demand", "change_demand",
+        "delete_demand", "view_backgroundfact", "add_backgroundfact", "change_backgroundfact",
+        "delete_backgroundfact", "view_target", "add_target", "change_target", "view_mailing", "add_mailing",
+        "change_mailing", "view_letter", "change_letter", "view_suppression", "add_suppression",
+        "view_consentwording", "add_consentwording",
+    ],
+}
+
+
+
+def roles_ensure(group_model, permission_model):
+    """Create or correct the role groups. Idempotent."""
+    for name, codenames in ROLES.items():
+        group, _ = group_model.objects.get_or_create(name=name)
+        permissions = list(permission_model.objects.filter(content_type__app_label="petitions", codename__in=codenames))
+        missing = set(codenames) - {permission.codename for permission in permissions}
+        assert not missing, f"unknown permissions for {name}: {missing}"
+        group.permissions.set(permissions)
