@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "anymail",
+    "axes",
+    "csp",
     "django_countries",
     "petitions",
 ]
@@ -53,6 +55,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: it turns a refused login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "campaign.urls"
@@ -177,6 +182,7 @@ CELERY_BEAT_SCHEDULE = {
     "counts-reconcile": {"task": "petitions.tasks.counts_reconcile", "schedule": timedelta(seconds=30)},
     "mailings-resume": {"task": "petitions.tasks.mailings_resume", "schedule": timedelta(seconds=60)},
     "reminders-queue": {"task": "petitions.tasks.reminders_queue", "schedule": timedelta(minutes=10)},
+    "privacy-housekeeping": {"task": "petitions.tasks.privacy_housekeeping", "schedule": timedelta(hours=1)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILENAME", str(VAR_DIR / "celerybeat-schedule"))
 
@@ -218,6 +224,18 @@ CONFIRMATION_MAX_AGE = timedelta(days=env_int("CONFIRMATION_MAX_AGE_DAYS", 14, m
 REPEAT_NOTICE_LIMIT = 3
 # Days after signing at which an unconfirmed signer is reminded, once each.
 REMINDER_SCHEDULE_DAYS = (1, 3)
+# Proxies of ours in front of the app that append to X-Forwarded-For; the
+# signer's address is the one they were handed. 0: use REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+# Privacy housekeeping -------------------------------------------------------------
+
+# Hashed IP addresses are cleared from signatures after this many days.
+IP_HASH_RETENTION_DAYS = env_int("IP_HASH_RETENTION_DAYS", 7, minimum=1)
+# Signatures never confirmed are deleted after this many days.
+PURGE_UNCONFIRMED_AFTER_DAYS = env_int("PURGE_UNCONFIRMED_AFTER_DAYS", 30, minimum=1)
+# Signatures of a closed petition are anonymised this many days after it closed.
+ANONYMISE_CLOSED_AFTER_DAYS = env_int("ANONYMISE_CLOSED_AFTER_DAYS", 180, minimum=1)
 
 # Security ---------------------------------------------------------------------------
 
@@ -230,9 +248,52 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+# Only once the domain is submitted to (or meant for) the browsers' preload list.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_SAMESITE = "Lax"
+# No script of ours reads the CSRF cookie: forms carry the token.
+CSRF_COOKIE_HTTPONLY = True
+# No page may be framed (the site has no embed route); CSP's frame-ancestors
+# below says the same to browsers that ignore X-Frame-Options.
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp). Pages load scripts, styles and images
+# only from this site, and no inline script runs: the templates have none, and
+# any that crept in would be blocked, so injected markup cannot run script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Staff login throttling (django-axes). After AXES_FAILURE_LIMIT failed logins
+# for one username from one address, that pair is refused (429) for the
+# cool-off period, even with the right password; another address, or another
+# staff member, is not locked out by it. Attempts are counted in the database,
+# so the throttle holds while Redis is down or after it was wiped. Successful
+# logins are not logged; failures are kept for the cool-off period only.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

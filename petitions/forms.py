@@ -9,6 +9,7 @@ from django_countries import countries
 NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254
 POSTCODE_MAX_LENGTH = 16
+COMMENT_MAX_LENGTH = 500
 
 # Characters that can hide, reorder or break a line of text. Zero-width joiners
 # (U+200C, U+200D) are left alone: Persian, Indic and other scripts need them.
@@ -82,6 +83,14 @@ class SignatureForm(forms.Form):
         ],
         widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
     )
+    comment = forms.CharField(
+        label="Why are you signing? (optional)",
+        max_length=COMMENT_MAX_LENGTH,
+        required=False,
+        validators=[lambda value: validate_plain_line(value.replace("\n", " "))],
+        help_text="Shown on this page with your first name and country, once a moderator has read it.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     letter_consent = forms.BooleanField(
         required=True,
         error_messages={"required": "Please tick this box: the letter is sent in your name, so we need your agreement."},
@@ -107,6 +116,10 @@ class SignatureForm(forms.Form):
 
     def clean_last_name(self):
         return " ".join(self.cleaned_data["last_name"].split())
+
+    def clean_comment(self):
+        lines = self.cleaned_data["comment"].replace("\r\n", "\n").split("\n")
+        return "\n".join(" ".join(line.split()) for line in lines).strip()
 
     def clean_postcode(self):
         return " ".join(self.cleaned_data["postcode"].split()).upper()

@@ -139,7 +139,8 @@ class SignatureQuerySet(models.QuerySet):
         return self.filter(state=Signature.State.CONFIRMED)
 
     def flagged(self):
-        return self.filter(state=Signature.State.PENDING).exclude(flag_reason="")
+        """Awaiting review: held before any email (pending), or flagged after confirming."""
+        return self.exclude(flag_reason="").exclude(state=Signature.State.INVALIDATED)
 
 
 class Signature(models.Model):
@@ -244,6 +245,24 @@ class Signature(models.Model):
     @property
     def wants_updates(self):
         return self.updates_consent_id is not None
+
+
+class FlaggedSignature(Signature):
+    """The review queue: signatures flagged by the limits, the blocklist or staff."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "flagged signature (review queue)"
+        verbose_name_plural = "flagged signatures (review queue)"
+
+
+class SignerComment(Signature):
+    """The queue of signers' comments awaiting review before they are shown."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "comment awaiting review"
+        verbose_name_plural = "comments awaiting review"
 
 
 class LetterQuerySet(models.QuerySet):

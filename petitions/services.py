@@ -16,8 +16,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from petitions import emails
-from petitions.counts import counts_reconcile
+from petitions import abuse, emails
+from petitions.addresses import email_canonical, email_domain
 from petitions.delivery import DeliveryFailure, backoff, deliver
 from petitions.models import ConsentWording, Letter, Outbox, Signature, Target
 
@@ -38,9 +38,13 @@ class PetitionClosed(Exception):
     pass
 
 
+class SigningPaused(Exception):
+    pass
+
+
 def email_normalize(email):
-    """The form under which two addresses count as the same signer."""
-    return email.strip().lower()
+    """The form under which two addresses count as the same signer (see petitions.addresses)."""
+    return email_canonical(email)
 
 
 def consent_wordings_current():
@@ -58,19 +62,25 @@ class SignOutcome:
 
 
 def signature_create(
-    *, petition, first_name, last_name, email, country, postcode="", wants_reply=False, wants_updates=False
+    *, petition, first_name, last_name, email, country, postcode="", wants_reply=False, wants_updates=False,
+    comment="", ip="",
 ):
     """Record a pending signature and ask for its confirmation email.
 
-    A repeat signer (same petition, same normalised email) changes nothing but
-    gets an already-signed email, at most REPEAT_NOTICE_LIMIT times, so the
-    caller can show every signer the same page. Enqueues after commit; safe
-    when the broker is down.
+    A repeat signer (same petition, same canonical email) changes nothing but
+    gets an already-signed email, at most REPEAT_NOTICE_LIMIT times. A
+    signature that is blocklisted or over a rate limit is recorded but held
+    for review, and no email is sent. Either way the caller shows every signer
+    the same page. Enqueues after commit; safe when the broker is down.
     """
     if not petition.is_open:
         raise PetitionClosed(petition.slug)
+    if petition.signing_paused:
+        raise SigningPaused(petition.slug)
     consents = consent_wordings_current()
     now = timezone.now()
+    hashed_ip = abuse.ip_hash(ip)
+    held_because = abuse.hold_reason(email=email, ip=ip, hashed_ip=hashed_ip, now=now)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -80,11 +90,17 @@ def signature_create(
                     last_name=last_name,
                     email=email.strip(),
                     email_normalized=email_normalize(email),
+                    email_domain=email_domain(email),
                     country=country,
                     postcode=postcode,
                     letter_consent=consents[ConsentWording.Kind.LETTER],
                     reply_consent=consents[ConsentWording.Kind.REPLY] if wants_reply else None,
                     updates_consent=consents[ConsentWording.Kind.UPDATES] if wants_updates else None,
+                    comment=comment,
+                    comment_state=Signature.CommentState.PENDING if comment else Signature.CommentState.NONE,
+                    ip_hash=hashed_ip,
+                    flag_reason=held_because,
+                    flagged_at=now if held_because else None,
                     created_at=now,
                 )
         except IntegrityError:
@@ -93,12 +109,14 @@ def signature_create(
             )
             if (
                 signature.state != Signature.State.INVALIDATED
+                and not signature.flag_reason
                 and signature.repeat_notices_sent < settings.REPEAT_NOTICE_LIMIT
             ):
                 Signature.objects.filter(pk=signature.pk).update(repeat_notices_sent=F("repeat_notices_sent") + 1)
                 _outbox_add(Outbox.Kind.ALREADY_SIGNED_EMAIL, signature, now)
             return SignOutcome(signature=signature, is_new=False)
-        _outbox_add(Outbox.Kind.CONFIRMATION_EMAIL, signature, now)
+        if not held_because:
+            _outbox_add(Outbox.Kind.CONFIRMATION_EMAIL, signature, now)
     return SignOutcome(signature=signature, is_new=True)
 
 
@@ -259,6 +277,9 @@ def signature_confirm(*, public_id):
         )
         if signature is None or signature.state == Signature.State.INVALIDATED:
             return ConfirmResult.NOT_CONFIRMABLE, signature
+        if signature.state == Signature.State.PENDING and signature.flag_reason:
+            # Held for review: no link was sent; one comes if a moderator approves.
+            return ConfirmResult.NOT_CONFIRMABLE, signature
         if signature.state == Signature.State.CONFIRMED:
             return ConfirmResult.ALREADY_CONFIRMED, signature
         if not signature.petition.is_open:
@@ -326,6 +347,7 @@ def letters_dispatch(*, now=None):
             continue
         due = list(
             Letter.objects.filter(target=target, state=Letter.State.QUEUED, next_attempt_at__lte=now)
+            .exclude(signature__petition__letters_paused=True)
             .exclude(enqueued_at__gte=now - OUTBOX_LEASE)
             .order_by("next_attempt_at", "pk")
             .values_list("pk", flat=True)[:room]
@@ -348,8 +370,11 @@ def letter_send(*, letter_id):
     """
     now = timezone.now()
     with transaction.atomic():
-        letter = Letter.objects.select_related("signature").filter(pk=letter_id).first()
+        letter = Letter.objects.select_related("signature__petition").filter(pk=letter_id).first()
         if letter is None or letter.state != Letter.State.QUEUED or letter.next_attempt_at > now:
+            return None
+        if letter.signature.petition.letters_paused:
+            Letter.objects.filter(pk=letter_id).update(enqueued_at=None)
             return None
         if letter.signature.state != Signature.State.CONFIRMED:
             Letter.objects.filter(pk=letter_id, state=Letter.State.QUEUED).update(
@@ -405,25 +430,6 @@ def _letter_failure_record(letter, failure):
     return Letter.State.FAILED
 
 
-def signatures_invalidate(*, signature_ids, reason):
-    """Stop the given signatures counting and cancel their unsent letters.
-
-    Letters already handed to the ESP (sent, or being sent) are not recalled.
-    Idempotent. Re-syncs the public count after commit. Returns how many
-    signatures changed state.
-    """
-    now = timezone.now()
-    with transaction.atomic():
-        changed = Signature.objects.filter(pk__in=signature_ids).exclude(state=Signature.State.INVALIDATED).update(
-            state=Signature.State.INVALIDATED, invalidated_at=now, invalidated_reason=reason
-        )
-        Letter.objects.filter(signature_id__in=signature_ids, state=Letter.State.QUEUED).update(
-            state=Letter.State.CANCELLED, last_error=f"Signature invalidated: {reason}"
-        )
-        transaction.on_commit(counts_reconcile)
-    return changed
-
-
 def letters_retry(*, letter_ids):
     """Queue failed letters again from their first attempt; publish them after
     commit (the dispatcher covers a missed publish). Returns how many."""
@@ -441,6 +447,17 @@ def letters_retry(*, letter_ids):
     return len(failed)
 
 
+def petition_save(*, petition):
+    """Save staff's edits to a petition, noting when it closed (for anonymisation)."""
+    if not petition.is_open and petition.closed_at is None:
+        petition.closed_at = timezone.now()
+    elif petition.is_open:
+        petition.closed_at = None
+    with transaction.atomic():
+        petition.save()
+    return petition
+
+
 def petition_seed_load():
     """Create the campaign's petition, its recipients and the consent wordings.
 
@@ -450,7 +467,12 @@ def petition_seed_load():
     from petitions.content import libya
     from petitions.models import BackgroundFact, Demand, Petition
 
+    from petitions.abuse import DEFAULT_LIMITS
+    from petitions.models import RateLimit
+
     with transaction.atomic():
+        if not RateLimit.objects.exists():
+            RateLimit.objects.bulk_create(RateLimit(**limit) for limit in DEFAULT_LIMITS)
         for kind, text in libya.CONSENTS.items():
             if not ConsentWording.objects.filter(kind=kind).exists():
                 ConsentWording.objects.create(kind=kind, version=1, text=text)

@@ -6,7 +6,7 @@ late acknowledgement a task whose worker died is run again.
 
 from celery import shared_task
 
-from petitions import counts, mailings, services, supporters
+from petitions import counts, mailings, privacy, services, supporters
 
 
 @shared_task
@@ -47,3 +47,8 @@ def mailings_resume():
 @shared_task
 def reminders_queue():
     return supporters.reminders_queue()
+
+
+@shared_task
+def privacy_housekeeping():
+    return privacy.privacy_housekeeping()

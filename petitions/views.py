@@ -8,6 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from petitions import services, supporters
+from petitions.abuse import client_ip
 from petitions.counts import confirmed_count
 from petitions.forms import SignatureForm
 from petitions.models import Petition
@@ -31,6 +32,10 @@ def _petition_page(request, petition, form, status=200):
         "demands": petition.demands.all(),
         "background_facts": petition.background_facts.all(),
         "targets": petition.targets.filter(is_active=True),
+        "comments": petition.signatures.filter(comment_state="approved")
+        .exclude(state="invalidated")
+        .order_by("-created_at")
+        .only("first_name", "country", "comment")[:10],
     }
     return render(request, "petitions/petition_detail.html", context, status=status)
 
@@ -61,8 +66,11 @@ def petition_sign(request, slug):
             postcode=form.cleaned_data["postcode"],
             wants_reply=form.cleaned_data["reply_consent"],
             wants_updates=form.cleaned_data["updates_consent"],
+            comment=form.cleaned_data["comment"],
+            ip=client_ip(request),
         )
-    except services.PetitionClosed:
+    except (services.PetitionClosed, services.SigningPaused):
+        petition.refresh_from_db()
         return _petition_page(request, petition, form, status=409)
     # First and repeat signers land on the same page; only their inbox differs.
     return redirect("petitions:signed", slug=petition.slug)

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from petitions.roles import roles_ensure
 from petitions.services import petition_seed_load
 
 SIGNER = {
@@ -49,22 +50,26 @@ def repeat_signer():
     return dict(SIGNER, email="  Amira.Haddad@EXAMPLE.org ", first_name="Amira", last_name="Haddad-Other")
 
 
-def _staff(username, permissions):
+def _staff(username, role):
+    """A staff member in one of the roles the migration creates (see petitions/roles.py)."""
+    from django.contrib.auth.models import Group
+
+    roles_ensure(Group, Permission)  # a transactional test before this one may have emptied the table
     user = get_user_model().objects.create_user(
         username=username, email=f"{username}@campaign.example.org", password="correct horse battery staple", is_staff=True
     )
-    user.user_permissions.set(Permission.objects.filter(codename__in=permissions))
+    user.groups.add(Group.objects.get(name=role))
     return user
 
 
 @pytest.fixture
 def moderator(db):
-    return _staff("moderator", ["view_signature", "change_signature", "view_letter", "change_letter"])
+    return _staff("moderator", "Moderator")
 
 
 @pytest.fixture
 def campaigner(db):
-    return _staff("campaigner", ["view_petition", "change_petition", "view_target", "change_target", "add_target"])
+    return _staff("campaigner", "Campaigner")
 
 
 def sign(client, petition, data):

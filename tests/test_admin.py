@@ -44,20 +44,23 @@ class AdminTests:
         client.force_login(moderator)
         response = client.post(
             reverse("admin:petitions_signature_changelist"),
-            {"action": "invalidate", "_selected_action": [signed[0].pk, signed[1].pk]},
+            {"action": "invalidate", "_selected_action": [signed[0].pk, signed[1].pk], "reason": "bot wave from one IP"},
             follow=True,
         )
         assert "2 signature(s) invalidated." in response.content.decode()
         assert list(Signature.objects.counted().values_list("pk", flat=True)) == [signed[2].pk]
         assert set(Letter.objects.filter(signature__in=signed[:2]).values_list("state", flat=True)) == {Letter.State.CANCELLED}
         assert set(Letter.objects.filter(signature=signed[2]).values_list("state", flat=True)) == {Letter.State.QUEUED}
-        assert "bot" not in Signature.objects.get(pk=signed[0].pk).invalidated_reason
-        assert "moderator" in Signature.objects.get(pk=signed[0].pk).invalidated_reason
+        invalidated = Signature.objects.get(pk=signed[0].pk)
+        assert invalidated.invalidated_reason == "bot wave from one IP"
+        decision = invalidated.last_decision
+        assert (decision.actor, decision.action, decision.signature_count) == (moderator, "invalidate", 2)
+        assert decision.reason == "bot wave from one IP"
 
-    def test_the_retry_action_queues_failed_letters_again(self, client, moderator, signed):
+    def test_the_retry_action_queues_failed_letters_again(self, client, campaigner, signed):
         services.signature_confirm(public_id=signed[0].public_id)
         Letter.objects.update(state=Letter.State.FAILED, last_error="422 refused")
-        client.force_login(moderator)
+        client.force_login(campaigner)
         response = client.post(
             reverse("admin:petitions_letter_changelist"),
             {"action": "retry", "_selected_action": list(Letter.objects.values_list("pk", flat=True))},

@@ -3,7 +3,7 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
-from petitions import services
+from petitions import services, moderation
 from petitions.models import Letter, Signature, Target
 from petitions.tokens import CONFIRM_SALT, confirmation_token_make
 from tests.conftest import sign
@@ -79,7 +79,7 @@ class ConfirmTests:
         assert Signature.objects.get(pk=second.pk).state == Signature.State.PENDING
 
     def test_an_invalidated_signature_cannot_be_confirmed(self, client, pending):
-        services.signatures_invalidate(signature_ids=[pending.pk], reason="bot")
+        moderation.signatures_invalidate(signature_ids=[pending.pk], actor=None, reason="bot")
         assert client.post(confirm_path(pending)).status_code == 400
         assert not Letter.objects.exists()
 

@@ -2,7 +2,7 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from petitions import counts, services
+from petitions import counts, services, moderation
 from petitions.models import Signature
 from tests.conftest import sign
 
@@ -45,7 +45,7 @@ class CountTests:
         confirm_all()
         counts.counts_reconcile()
         assert counts.confirmed_count(petition) == 1
-        with_callbacks = services.signatures_invalidate(signature_ids=[Signature.objects.get().pk], reason="bot")
+        with_callbacks = moderation.signatures_invalidate(signature_ids=[Signature.objects.get().pk], actor=None, reason="bot")
         assert with_callbacks == 1
         counts.counts_reconcile()  # what the on-commit hook does after the transaction
         assert counts.confirmed_count(petition) == 0

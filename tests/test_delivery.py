@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from petitions import services
+from petitions import services, moderation
 from petitions.models import Letter, Outbox, Signature, Target
 from tests.conftest import sign
 
@@ -221,7 +221,7 @@ class LetterTests:
     def test_invalidating_a_signature_cancels_its_unsent_letters(self, fake_esp, confirmed):
         first = Letter.objects.order_by("pk").first()
         services.letter_send(letter_id=first.pk)
-        assert services.signatures_invalidate(signature_ids=[confirmed.pk], reason="bot wave") == 1
+        assert moderation.signatures_invalidate(signature_ids=[confirmed.pk], actor=None, reason="bot wave") == 1
         states = dict(Letter.objects.values_list("pk", "state"))
         assert states[first.pk] == Letter.State.SENT
         assert sorted(states.values()) == [Letter.State.CANCELLED, Letter.State.SENT]

@@ -4,7 +4,7 @@ from django.test.utils import CaptureQueriesContext
 from django.db import connection
 from django.urls import reverse
 
-from petitions import services
+from petitions import services, moderation
 from petitions.models import ConsentWording, Outbox, Signature
 from tests.conftest import sign
 
@@ -149,7 +149,7 @@ class RepeatSignerTests:
 
     def test_it_emails_nothing_to_an_invalidated_signer_who_signs_again(self, client, petition, signer):
         sign(client, petition, signer)
-        services.signatures_invalidate(signature_ids=[Signature.objects.get().pk], reason="test")
+        moderation.signatures_invalidate(signature_ids=[Signature.objects.get().pk], actor=None, reason="test")
         assert sign(client, petition, signer).status_code == 302
         assert Outbox.objects.count() == 1
 

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from petitions import emails, services, supporters
+from petitions import emails, services, supporters, moderation
 from petitions.models import Outbox, Signature, Suppression
 from petitions.tokens import unsubscribe_token_make
 from tests.conftest import sign
@@ -80,7 +80,7 @@ class ReminderTests:
         if what == "confirmed":
             services.signature_confirm(public_id=pending.public_id)
         elif what == "invalidated":
-            services.signatures_invalidate(signature_ids=[pending.pk], reason="test")
+            moderation.signatures_invalidate(signature_ids=[pending.pk], actor=None, reason="test")
         elif what == "unsubscribed":
             client.post(unsubscribe_path(pending))
         else:

@@ -1,0 +1,120 @@
+"""Deciding, silently, whether a signature should be held for review.
+
+A signature from a blocklisted address, domain or IP range, or over one of
+the rate limits, is accepted as far as the signer can tell, but held: no
+email is sent, it does not count and no letter goes until a moderator
+approves it. Bots learn nothing from the response.
+
+IP addresses are never stored. A keyed hash (HMAC with a key derived from
+SECRET_KEY) is kept on the signature for the limits and for bulk moderation,
+and cleared after IP_HASH_RETENTION_DAYS by the privacy housekeeping task.
+An IPv6 address is hashed by its /64 network, which is what one home or phone
+is usually given.
+"""
+
+import ipaddress
+import time
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from petitions.addresses import email_canonical, email_domain
+from petitions.models import BlockedSource, RateLimit, Signature
+
+# Staff edit limits and the blocklist rarely; reading them once per process
+# every few seconds keeps them off the signing path's queries.
+_CONFIG_SECONDS = 10
+_config = {"loaded_at": -1e9, "limits": [], "blocked": []}
+
+
+def ip_hash(ip):
+    """The keyed hash stored in place of an IP address ('' for no address)."""
+    if not ip:
+        return ""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ""
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if address.version == 6:
+        key = f"v6:{ipaddress.ip_network(f'{address}/64', strict=False).network_address}"
+    else:
+        key = f"v4:{address}"
+    return salted_hmac("petitions.ip-hash", key, algorithm="sha256").hexdigest()[:32]
+
+
+def client_ip(request):
+    """The signer's IP: REMOTE_ADDR, or the proxy-reported address when
+    TRUSTED_PROXY_COUNT proxies we run stand in front of the app."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def config_forget():
+    """Drop the cached limits and blocklist (after staff change them here)."""
+    _config["loaded_at"] = -1e9
+
+
+def _configuration():
+    if time.monotonic() - _config["loaded_at"] > _CONFIG_SECONDS:
+        _config["limits"] = list(RateLimit.objects.filter(is_active=True))
+        _config["blocked"] = list(BlockedSource.objects.all())
+        _config["loaded_at"] = time.monotonic()
+    return _config["limits"], _config["blocked"]
+
+
+def _blocked_reason(blocked, email, ip):
+    canonical, domain = email_canonical(email), email_domain(email)
+    address = None
+    if ip:
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            address = None
+    for entry in blocked:
+        value = entry.value.strip().lower()
+        if entry.kind == BlockedSource.Kind.EMAIL and email_canonical(value) == canonical:
+            return "blocklist: email address"
+        if entry.kind == BlockedSource.Kind.DOMAIN and (domain == value or domain.endswith("." + value)):
+            return f"blocklist: domain {value}"
+        if entry.kind == BlockedSource.Kind.IP_RANGE and address is not None:
+            try:
+                if address in ipaddress.ip_network(value, strict=False):
+                    return f"blocklist: IP range {value}"
+            except ValueError:
+                continue
+    return ""
+
+
+def hold_reason(*, email, ip, hashed_ip, now=None):
+    """Why a new signature should be held for review, or '' to let it through."""
+    now = now or timezone.now()
+    limits, blocked = _configuration()
+    reason = _blocked_reason(blocked, email, ip)
+    if reason:
+        return reason
+    domain = email_domain(email)
+    for limit in limits:
+        since = now - timezone.timedelta(seconds=limit.window_seconds)
+        if limit.scope == RateLimit.Scope.IP:
+            if not hashed_ip:
+                continue
+            recent = Signature.objects.filter(ip_hash=hashed_ip, created_at__gt=since)
+        else:
+            recent = Signature.objects.filter(email_domain=domain, created_at__gt=since)
+        if recent[: limit.max_signatures].count() >= limit.max_signatures:
+            return f"over limit: {limit.name}"
+    return ""
+
+
+DEFAULT_LIMITS = [
+    {"name": "IP burst", "scope": RateLimit.Scope.IP, "window_seconds": 60, "max_signatures": 5},
+    {"name": "IP sustained", "scope": RateLimit.Scope.IP, "window_seconds": 3600, "max_signatures": 30},
+    {"name": "Email domain burst", "scope": RateLimit.Scope.EMAIL_DOMAIN, "window_seconds": 60, "max_signatures": 300},
+]

@@ -1,0 +1,208 @@
+"""CSV export of a petition's signatures, for handing over to its recipients.
+
+The file is streamed: rows come from the database through a server-side
+cursor in chunks (`.iterator(chunk_size=...)`, a named cursor on PostgreSQL)
+and leave as CSV a buffer at a time, so a million signatures export in
+constant memory. Every export is recorded (`SignatureExport`) when it starts;
+once the last byte has been handed to the server its row count and the SHA-256
+of exactly the bytes sent are written to that record, so a file handed over
+can be checked later with `sha256sum`. A record left without a digest is an
+export whose download did not finish.
+
+Only staff with `petitions.export_signature` may export; the email column
+also needs `petitions.view_signer_email`, and is never ticked by default.
+"""
+
+import contextlib
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import UTC
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.http import StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django_countries import countries
+
+from petitions.models import Petition, Signature, SignatureExport
+
+# Rows fetched from the database at a time, and the size at which the CSV
+# buffer is handed to the web server: both bound the memory an export uses.
+CHUNK_ROWS = 2000
+FLUSH_BYTES = 64 * 1024
+PAST_EXPORTS_SHOWN = 50
+# A spreadsheet would run a cell starting with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value):
+    return "" if value is None else str(value)
+
+
+def _utc(value):
+    return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _country_name(code):
+    return countries.name(code) or code
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    field: str
+    render: object = _text
+    personal: bool = False
+    default: bool = True
+
+
+COLUMNS = [
+    Column("first_name", "First name", "first_name"),
+    Column("last_name", "Last name", "last_name"),
+    Column("country", "Country code", "country"),
+    Column("country_name", "Country", "country", render=_country_name),
+    Column("postcode", "Postcode", "postcode"),
+    Column("confirmed_at", "Confirmed at (UTC)", "confirmed_at", render=_utc),
+    Column("created_at", "Signed at (UTC)", "created_at", render=_utc, default=False),
+    Column("state", "State", "state", default=False),
+    Column("email", "Email address", "email", personal=True, default=False),
+]
+COLUMNS_BY_KEY = {column.key: column for column in COLUMNS}
+
+
+def export_allowed(user):
+    return user.is_active and user.is_staff and user.has_perm("petitions.export_signature")
+
+
+def cell_neutralise(text):
+    """The text with a leading apostrophe if a spreadsheet would read it as a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+class ExportForm(forms.Form):
+    petition = forms.ModelChoiceField(queryset=Petition.objects.order_by("-created_at"), empty_label=None)
+    columns = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, label="Columns")
+    states = forms.MultipleChoiceField(
+        widget=forms.CheckboxSelectMultiple,
+        choices=Signature.State.choices,
+        initial=[Signature.State.CONFIRMED],
+        label="Signatures",
+        help_text="Only confirmed signatures count towards the petition.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email_allowed = user.has_perm("petitions.view_signer_email")
+        self.fields["columns"].choices = [
+            (column.key, f"{column.header} (personal data)" if column.personal else column.header)
+            for column in COLUMNS
+            if self.email_allowed or not column.personal
+        ]
+        self.fields["columns"].initial = [column.key for column in COLUMNS if column.default]
+        self.fields["petition"].initial = self.fields["petition"].queryset.first()
+
+    def clean_columns(self):
+        # Keep the order of the file fixed whatever order the browser sends.
+        chosen = set(self.cleaned_data["columns"])
+        return [column.key for column in COLUMNS if column.key in chosen]
+
+
+def signature_export_start(*, petition, user, columns):
+    """Record that `user` is exporting `columns` of `petition`'s signatures.
+
+    The record exists from the first byte on, whether or not the download
+    finishes; `signature_export_complete` fills in its digest at the end.
+    """
+    return SignatureExport.objects.create(petition=petition, created_by=user, columns=list(columns))
+
+
+def signature_export_complete(*, export_id, sha256, row_count):
+    """Record the digest and row count of an export whose every byte was sent."""
+    SignatureExport.objects.filter(pk=export_id).update(sha256=sha256, row_count=row_count)
+
+
+def signatures_for_export(*, petition, states, columns):
+    """The rows of the export, as tuples of the columns' fields, in a fixed order."""
+    fields = list(dict.fromkeys(COLUMNS_BY_KEY[key].field for key in columns))
+    rows = Signature.objects.filter(petition=petition, state__in=states).order_by("pk").values_list(*fields)
+    return rows, fields
+
+
+def csv_stream(*, export, rows, fields, columns):
+    """Yield the CSV file in pieces of about FLUSH_BYTES, hashing exactly the
+    bytes yielded; after the last piece has been taken, record the digest.
+
+    Every field is quoted, and text a spreadsheet would run as a formula is
+    prefixed with an apostrophe. The header row is not counted in row_count.
+    """
+    chosen = [COLUMNS_BY_KEY[key] for key in columns]
+    positions = [fields.index(column.field) for column in chosen]
+    renderers = [column.render for column in chosen]
+    digest = hashlib.sha256()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+
+    def take():
+        data = buffer.getvalue().encode("utf-8")
+        buffer.seek(0)
+        buffer.truncate()
+        digest.update(data)
+        return data
+
+    writer.writerow([column.header for column in chosen])
+    row_count = 0
+    # closing(): if the download is abandoned, the database cursor is closed
+    # now rather than whenever the iterator is collected.
+    with contextlib.closing(rows.iterator(chunk_size=CHUNK_ROWS)) as records:
+        for record in records:
+            writer.writerow(
+                [cell_neutralise(render(record[position])) for render, position in zip(renderers, positions)]
+            )
+            row_count += 1
+            if buffer.tell() >= FLUSH_BYTES:
+                yield take()
+    tail = take()
+    if tail:
+        yield tail
+    # Reached only when the server asks for more after the last piece, that is
+    # when the whole file has been handed over.
+    signature_export_complete(export_id=export.pk, sha256=digest.hexdigest(), row_count=row_count)
+
+
+def export_view(request, admin_site):
+    if not export_allowed(request.user):
+        raise PermissionDenied
+    form = ExportForm(request.POST if request.method == "POST" else None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        petition, columns = form.cleaned_data["petition"], form.cleaned_data["columns"]
+        rows, fields = signatures_for_export(petition=petition, states=form.cleaned_data["states"], columns=columns)
+        export = signature_export_start(petition=petition, user=request.user, columns=columns)
+        response = StreamingHttpResponse(
+            csv_stream(export=export, rows=rows, fields=fields, columns=columns), content_type="text/csv; charset=utf-8"
+        )
+        filename = f"{petition.slug}-signatures-{export.created_at:%Y%m%d-%H%M%S}-export-{export.pk}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["X-Export-Id"] = str(export.pk)
+        return response
+    context = admin_site.each_context(request) | {
+        "title": "Export signatures",
+        "form": form,
+        "columns": COLUMNS,
+        "exports": SignatureExport.objects.select_related("petition", "created_by")[:PAST_EXPORTS_SHOWN],
+        "exports_shown": PAST_EXPORTS_SHOWN,
+        "column_headers": {column.key: column.header for column in COLUMNS},
+    }
+    return TemplateResponse(request, "admin/petitions/export.html", context, status=400 if form.errors else 200)
+
+
+def admin_urls(admin_site):
+    """The export's URL, for the admin site's own URLs (name: admin:petitions_export)."""
+
+    def export(request):
+        return export_view(request, admin_site)
+
+    return [path("petitions/export/", admin_site.admin_view(export), name="petitions_export")]
