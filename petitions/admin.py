@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import escape, format_html
 
-from petitions import emails, mailings, moderation, privacy, services, supporters
+from petitions import abuse, emails, mailings, moderation, privacy, services, supporters
 from petitions.models import (
     BackgroundFact,
     BlockedSource,
@@ -521,6 +521,11 @@ class ModerationDecisionAdmin(RecordAdmin):
 class RateLimitAdmin(admin.ModelAdmin):
     list_display = ["name", "scope", "window_seconds", "max_signatures", "is_active"]
     list_editable = ["window_seconds", "max_signatures", "is_active"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # This process applies the change at once; others within seconds.
+        abuse.config_forget()
 
 
 @admin.register(BlockedSource)
