@@ -131,3 +131,54 @@ class BrowserTests:
         assert "check your email" in page.locator("h1").inner_text()
         assert Signature.objects.get().email == "ana@example.org"
         context.close()
+
+
+class ModeratorBrowserTests:
+    def test_a_moderator_filters_flagged_signatures_invalidates_them_and_the_count_drops(self, site, browser):
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group, Permission
+
+        from petitions import counts, moderation, services
+        from petitions.roles import roles_ensure
+        from tests.test_mailings import supporters_create
+
+        petition, _ = petition_seed_load()
+        supporters_create(petition, 3)
+        supporters_create(petition, 12, start=100)
+        bots = [f"supporter{n}@example.org" for n in range(100, 112)]
+        Signature.objects.filter(email_normalized__in=bots).update(email_domain="bots.example")
+        Signature.objects.filter(email_domain="").update(email_domain="example.org")
+        assert moderation.blocklist_add(kind="domain", value="bots.example")[1] == 12
+        counts.counts_reconcile()
+
+        roles_ensure(Group, Permission)
+        moderator = get_user_model().objects.create_user("mod", "mod@campaign.example.org", "correct horse battery staple", is_staff=True)
+        moderator.groups.add(Group.objects.get(name="Moderator"))
+
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page.goto(f"{site.url}/p/{petition.slug}/")
+        assert page.locator("[data-count]").inner_text() == "15"
+
+        page.goto(f"{site.url}/staff/")
+        page.fill("#id_username", "mod")
+        page.fill("#id_password", "correct horse battery staple")
+        page.click("input[type=submit]")
+        page.wait_for_selector("text=Flagged signatures (review queue)")
+        page.click("text=Flagged signatures (review queue)")
+        page.wait_for_selector("#result_list")
+        screenshot(page, "moderator-queue")
+        assert page.locator("#result_list tbody tr").count() == 12
+        page.check("#action-toggle")
+        page.select_option("select[name=action]", "invalidate")
+        page.fill("input[name=reason]", "bot wave from bots.example")
+        page.click("button[name=index]")
+        page.wait_for_selector(".messagelist")
+        assert "12 signature(s) invalidated." in page.locator(".messagelist").inner_text()
+        screenshot(page, "moderator-invalidated")
+
+        counts.counts_reconcile()  # what beat does every 30 seconds
+        page.goto(f"{site.url}/p/{petition.slug}/")
+        assert page.locator("[data-count]").inner_text() == "3"
+        decision = Signature.objects.filter(state="invalidated").first().last_decision
+        assert (decision.actor.username, decision.signature_count, decision.reason) == ("mod", 12, "bot wave from bots.example")
+        connections.close_all()
