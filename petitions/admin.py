@@ -69,6 +69,9 @@ class PetitionAdmin(admin.ModelAdmin):
 
 @admin.register(Target)
 class TargetAdmin(admin.ModelAdmin):
+    class Media:
+        css = {"all": ["css/admin-extra.css"]}
+
     list_display = [
         "name", "title", "organisation", "email", "is_active", "hourly_cap", "bounce_hold", "letters_queued",
         "letters_sent",
@@ -82,7 +85,7 @@ class TargetAdmin(admin.ModelAdmin):
     def bounce_hold(self, target):
         if target.bounce_held_since is None:
             return "—"
-        return format_html('<strong style="color:#b00020">Held</strong> {}', target.bounce_reason)
+        return format_html('<span class="bounce-held">Held</span> {}', target.bounce_reason)
 
     @admin.action(description="Clear the bounce hold (after fixing the address)", permissions=["change"])
     def clear_bounce_hold(self, request, queryset):
@@ -396,6 +399,9 @@ class EspEventAdmin(RecordAdmin):
 
 @admin.register(Mailing)
 class MailingAdmin(admin.ModelAdmin):
+    class Media:
+        css = {"all": ["css/admin-extra.css"]}
+
     list_display = ["subject", "petition", "state", "created_at", "started_at", "finished_at"]
     list_filter = ["state", "petition"]
     change_form_template = "admin/petitions/mailing/change_form.html"
@@ -416,8 +422,7 @@ class MailingAdmin(admin.ModelAdmin):
         # The rendered email is marked safe as HTML, but inside an attribute it
         # is data and must be escaped, or its quotes would end the attribute.
         return format_html(
-            '<p><strong>Subject:</strong> {}</p><iframe sandbox srcdoc="{}" title="Preview" '
-            'style="width:100%;max-width:640px;height:480px;border:1px solid #ccc;background:#fff"></iframe>',
+            '<p><strong>Subject:</strong> {}</p><iframe sandbox srcdoc="{}" title="Preview" class="mailing-preview"></iframe>',
             subject,
             escape(html),
         )
