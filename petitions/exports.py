@@ -46,8 +46,11 @@ def _utc(value):
     return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _country_name(code):
-    return countries.name(code) or code
+def _country_name_renderer():
+    # One table per export, in the language active for it: countries.name()
+    # translates on every call and would take most of a large export's time.
+    names = dict(countries)
+    return lambda code: names.get(code, code)
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,8 @@ class Column:
     key: str
     header: str
     field: str
-    render: object = _text
+    # Called once per export; returns the function that turns a value into text.
+    renderer: object = lambda: _text
     personal: bool = False
     default: bool = True
 
@@ -64,10 +68,10 @@ COLUMNS = [
     Column("first_name", "First name", "first_name"),
     Column("last_name", "Last name", "last_name"),
     Column("country", "Country code", "country"),
-    Column("country_name", "Country", "country", render=_country_name),
+    Column("country_name", "Country", "country", renderer=_country_name_renderer),
     Column("postcode", "Postcode", "postcode"),
-    Column("confirmed_at", "Confirmed at (UTC)", "confirmed_at", render=_utc),
-    Column("created_at", "Signed at (UTC)", "created_at", render=_utc, default=False),
+    Column("confirmed_at", "Confirmed at (UTC)", "confirmed_at", renderer=lambda: _utc),
+    Column("created_at", "Signed at (UTC)", "created_at", renderer=lambda: _utc, default=False),
     Column("state", "State", "state", default=False),
     Column("email", "Email address", "email", personal=True, default=False),
 ]
@@ -141,7 +145,7 @@ def csv_stream(*, export, rows, fields, columns):
     """
     chosen = [COLUMNS_BY_KEY[key] for key in columns]
     positions = [fields.index(column.field) for column in chosen]
-    renderers = [column.render for column in chosen]
+    renderers = [column.renderer() for column in chosen]
     digest = hashlib.sha256()
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
@@ -191,10 +195,11 @@ def export_view(request, admin_site):
     context = admin_site.each_context(request) | {
         "title": "Export signatures",
         "form": form,
-        "columns": COLUMNS,
-        "exports": SignatureExport.objects.select_related("petition", "created_by")[:PAST_EXPORTS_SHOWN],
+        "exports": [
+            (export, [COLUMNS_BY_KEY[key].header if key in COLUMNS_BY_KEY else key for key in export.columns])
+            for export in SignatureExport.objects.select_related("petition", "created_by")[:PAST_EXPORTS_SHOWN]
+        ],
         "exports_shown": PAST_EXPORTS_SHOWN,
-        "column_headers": {column.key: column.header for column in COLUMNS},
     }
     return TemplateResponse(request, "admin/petitions/export.html", context, status=400 if form.errors else 200)
 

@@ -216,7 +216,7 @@ class Signature(models.Model):
         ]
         indexes = [
             models.Index(fields=["petition", "state"], name="signature_petition_state"),
-            models.Index(fields=["created_at"], name="signature_created"),
+            models.Index(fields=["created_at", "state"], name="signature_created"),
             models.Index(fields=["country"], name="signature_country"),
             models.Index(
                 fields=["created_at"], name="signature_pending_created", condition=models.Q(state="pending")
@@ -361,6 +361,7 @@ class Outbox(models.Model):
         verbose_name_plural = "outbox"
         indexes = [
             models.Index(fields=["next_attempt_at"], name="outbox_pending", condition=models.Q(state="pending")),
+            models.Index(fields=["created_at"], name="outbox_failed", condition=models.Q(state="failed")),
         ]
 
     def __str__(self):
