@@ -124,6 +124,15 @@ CACHES = {
         },
     }
 }
+# Rendered fragments of public pages, per process: they must not depend on
+# Redis being up, and a few MB per web process is cheap.
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "page-fragments",
+    "OPTIONS": {"MAX_ENTRIES": 1000},
+}
+# How long an edit to a petition's text may take to show on its public page.
+PAGE_FRAGMENT_SECONDS = 60
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Celery -------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from anymail.exceptions import (
     AnymailRequestsAPIError,
     AnymailUnsupportedFeature,
 )
+from anymail.backends.base import AnymailBaseBackend
+from django.conf import settings
 from django.core.mail import get_connection
 from django.utils.http import parse_http_date_safe
 
@@ -68,10 +70,35 @@ def deliver_batch(message, *, idempotency_key):
     }
 
 
+_open_connections = {}
+
+
+def _connection():
+    """The mail backend to send with, kept open per process for ESP backends.
+
+    anymail opens a new HTTP session, and so a new TCP and TLS connection, for
+    every send_messages() call unless the backend is already open. A worker
+    sends one message per task, so an open backend is kept per process, keyed
+    by the settings it was made from. Other backends (the file backend writes
+    one file per connection) are made afresh each time, as Django intends.
+    """
+    connection = get_connection(fail_silently=False)
+    if not isinstance(connection, AnymailBaseBackend):
+        return connection
+    key = (settings.EMAIL_BACKEND, repr(sorted((settings.ANYMAIL or {}).items())))
+    if key not in _open_connections:
+        for stale in _open_connections.values():
+            stale.close()
+        _open_connections.clear()
+        connection.open()
+        _open_connections[key] = connection
+    return _open_connections[key]
+
+
 def _send(message, idempotency_key):
     message.idempotency_key = idempotency_key
     try:
-        sent = get_connection(fail_silently=False).send_messages([message])
+        sent = _connection().send_messages([message])
     except AnymailRecipientsRefused as error:
         raise DeliveryFailure(f"Recipient refused by the email service: {error}", transient=False) from error
     except (AnymailInvalidAddress, AnymailUnsupportedFeature) as error:

@@ -1,9 +1,11 @@
 """Input validation for signing. Nothing here writes."""
 
+import functools
 import unicodedata
 
 from django import forms
 from django.core.validators import RegexValidator
+from django.utils.translation import get_language
 from django_countries import countries
 
 NAME_MAX_LENGTH = 100
@@ -36,6 +38,13 @@ def validate_has_letter(value):
         raise forms.ValidationError("Please enter a name with at least one letter.", code="no_letters")
 
 
+@functools.lru_cache(maxsize=16)
+def _country_choices(language):
+    # django-countries sorts the translated names on every iteration; the list
+    # only changes with the language, so it is built once per language.
+    return [("", "Choose your country")] + [(code, name) for code, name in countries]
+
+
 class SignatureForm(forms.Form):
     first_name = forms.CharField(
         label="First name",
@@ -64,7 +73,7 @@ class SignatureForm(forms.Form):
     )
     country = forms.ChoiceField(
         label="Country",
-        choices=lambda: [("", "Choose your country")] + [(code, name) for code, name in countries],
+        choices=lambda: _country_choices(get_language()),
         error_messages={
             "required": "Please choose your country.",
             "invalid_choice": "Please choose your country from the list.",
@@ -107,6 +116,7 @@ class SignatureForm(forms.Form):
 
     def __init__(self, *args, consents, **kwargs):
         super().__init__(*args, **kwargs)
+        self.consents = consents
         self.fields["letter_consent"].label = consents["letter"].text
         self.fields["reply_consent"].label = consents["reply"].text
         self.fields["updates_consent"].label = consents["updates"].text

@@ -1,5 +1,6 @@
 """Request -> form -> service -> response. No ORM writes here."""
 
+from django.conf import settings
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,7 +25,13 @@ def home(request):
 
 def _petition_page(request, petition, form, status=200):
     count = confirmed_count(petition)
+    consents = form.consents
     context = {
+        # The unbound form and the petition's texts are rendered once a minute
+        # per process (PAGE_FRAGMENT_SECONDS); these keys change when what they
+        # show changes without waiting for that.
+        "fragment_seconds": settings.PAGE_FRAGMENT_SECONDS,
+        "consent_key": "-".join(str(consents[kind].pk) for kind in sorted(consents)),
         "petition": petition,
         "form": form,
         "confirmed_count": count,

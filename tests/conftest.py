@@ -10,6 +10,7 @@ Personas:
 import pytest
 import redis
 from django.conf import settings
+from django.core.cache import caches
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.urls import reverse
@@ -31,6 +32,7 @@ SIGNER = {
 def _clean_redis():
     """Each test starts with an empty test Redis: no stale tasks, no cached counts."""
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    caches["fragments"].clear()
     yield
 
 
