@@ -229,6 +229,12 @@ class Signature(models.Model):
                 condition=models.Q(state="pending") & ~models.Q(flag_reason=""),
             ),
             models.Index(fields=["comment_state"], name="signature_comment_pending", condition=models.Q(comment_state="pending")),
+            # The public page lists the newest approved comments; without this
+            # it scanned every signature whenever fewer than ten were approved.
+            models.Index(
+                fields=["petition", "-created_at"], name="signature_comment_shown",
+                condition=models.Q(comment_state="approved"),
+            ),
         ]
 
     def __str__(self):
@@ -267,7 +273,11 @@ class SignerComment(Signature):
 
 class LetterQuerySet(models.QuerySet):
     def sent_to_in_last_hour(self, target, now):
-        """Letters that count against a recipient's hourly cap at `now`."""
+        """Letters that count against a recipient's hourly cap at `now`.
+
+        Callers count at most `hourly_cap` of them ([:cap].count()): whether
+        the cap is reached is all they need, and a full count grew with every
+        letter sent in the hour."""
         return self.filter(
             target=target,
             state__in=[Letter.State.SENDING, Letter.State.SENT],

@@ -342,7 +342,7 @@ def letters_dispatch(*, now=None):
     )
     handed_over = []
     for target in Target.objects.filter(is_active=True, bounce_held_since__isnull=True):
-        room = target.hourly_cap - Letter.objects.sent_to_in_last_hour(target, now).count()
+        room = target.hourly_cap - Letter.objects.sent_to_in_last_hour(target, now)[: target.hourly_cap].count()
         if room <= 0:
             continue
         due = list(
@@ -387,7 +387,7 @@ def letter_send(*, letter_id):
             # reactivate the recipient or clear its bounce hold.
             Letter.objects.filter(pk=letter_id).update(enqueued_at=None)
             return None
-        if Letter.objects.sent_to_in_last_hour(target, now).count() >= target.hourly_cap:
+        if Letter.objects.sent_to_in_last_hour(target, now)[: target.hourly_cap].count() >= target.hourly_cap:
             # Over the cap: leave it queued for the dispatcher, which hands it
             # over again once the hour's window has room.
             Letter.objects.filter(pk=letter_id).update(enqueued_at=None)

@@ -39,6 +39,7 @@ def _petition_page(request, petition, form, status=200):
         "demands": petition.demands.all(),
         "background_facts": petition.background_facts.all(),
         "targets": petition.targets.filter(is_active=True),
+        # Evaluated only when the cached fragment showing them is rebuilt.
         "comments": petition.signatures.filter(comment_state="approved")
         .exclude(state="invalidated")
         .order_by("-created_at")
