@@ -207,6 +207,17 @@ ANYMAIL = {
     for name, value in os.environ.items()
     if name.startswith("ANYMAIL_") and value != ""
 }
+if isinstance(ANYMAIL.get("REQUESTS_TIMEOUT"), str):
+    # From the environment: "5" (seconds) or "3.05,15" (connect, read).
+    try:
+        _timeouts = tuple(float(part) for part in ANYMAIL["REQUESTS_TIMEOUT"].split(","))
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"ANYMAIL_REQUESTS_TIMEOUT must be seconds, or 'connect,read' seconds; got {ANYMAIL['REQUESTS_TIMEOUT']!r}."
+        ) from None
+    if len(_timeouts) not in (1, 2):
+        raise ImproperlyConfigured("ANYMAIL_REQUESTS_TIMEOUT takes one or two numbers.")
+    ANYMAIL["REQUESTS_TIMEOUT"] = _timeouts[0] if len(_timeouts) == 1 else _timeouts
 ANYMAIL.setdefault("REQUESTS_TIMEOUT", (3.05, 15))
 
 DEFAULT_FROM_EMAIL = env_email("DEFAULT_FROM_EMAIL", "campaign@campaign.example.org")
@@ -302,6 +313,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True
+# The client's address as the signing rate limits see it: REMOTE_ADDR, or what
+# the TRUSTED_PROXY_COUNT proxies in front of the app report.
+AXES_CLIENT_IP_CALLABLE = "petitions.abuse.client_ip"
 AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -236,6 +236,10 @@ def outbox_deliver(*, outbox_id):
     except DeliveryFailure as failure:
         _outbox_failure_record(entry, failure)
         return None
+    except Exception as error:
+        # As for letters: an error we do not know fails visibly, not silently for ever.
+        _outbox_failure_record(entry, DeliveryFailure(f"Unexpected error: {error!r}"[:500], transient=False))
+        raise
     Outbox.objects.filter(pk=entry.pk).update(
         state=Outbox.State.DONE, done_at=timezone.now(), esp_message_id=message_id, last_error=""
     )
@@ -337,9 +341,14 @@ def letters_dispatch(*, now=None):
     runs out. Returns the number of letters handed over.
     """
     now = now or timezone.now()
-    Letter.objects.filter(state=Letter.State.SENDING, send_started_at__lt=now - LETTER_SEND_LEASE).update(
-        state=Letter.State.QUEUED, enqueued_at=None, last_error="Worker lost while sending; queued again."
+    stale = Letter.objects.filter(state=Letter.State.SENDING, send_started_at__lt=now - LETTER_SEND_LEASE)
+    # A letter whose worker keeps dying while sending it (it crashes the
+    # process, say) stops being retried, and staff see why.
+    stale.filter(attempts__gte=MAX_ATTEMPTS).update(
+        state=Letter.State.FAILED, send_started_at=None,
+        last_error=f"Worker lost while sending, {MAX_ATTEMPTS} times; given up.",
     )
+    stale.update(state=Letter.State.QUEUED, enqueued_at=None, last_error="Worker lost while sending; queued again.")
     handed_over = []
     for target in Target.objects.filter(is_active=True, bounce_held_since__isnull=True):
         room = target.hourly_cap - Letter.objects.sent_to_in_last_hour(target, now)[: target.hourly_cap].count()
@@ -403,6 +412,12 @@ def letter_send(*, letter_id):
         message_id = deliver(emails.letter_email(letter), idempotency_key=letter.idempotency_key)
     except DeliveryFailure as failure:
         return _letter_failure_record(letter, failure)
+    except Exception as error:
+        # Not a failure we know (a bug, a bad setting): retrying blindly would
+        # hide it, so the letter fails where staff see the reason, and can be
+        # retried once it is fixed. The task still fails loudly.
+        _letter_failure_record(letter, DeliveryFailure(f"Unexpected error: {error!r}"[:500], transient=False))
+        raise
     Letter.objects.filter(pk=letter_id, state=Letter.State.SENDING).update(
         state=Letter.State.SENT, sent_at=timezone.now(), esp_message_id=message_id, last_error=""
     )

@@ -27,7 +27,8 @@ def redis_down(settings):
     original = app.conf.broker_url
     app.conf.broker_url = DEAD_REDIS
     _reset_broker_pools()
-    settings.CACHES = {"default": settings.CACHES["default"] | {"LOCATION": DEAD_REDIS}}
+    # Only the shared cache is Redis; the others (the page fragments') stay as they are.
+    settings.CACHES = settings.CACHES | {"default": settings.CACHES["default"] | {"LOCATION": DEAD_REDIS}}
     yield
     app.conf.broker_url = original
     _reset_broker_pools()

@@ -121,16 +121,17 @@ class WebServer(_ProjectProcess):
 
     ready_text = "Booting worker"
 
-    def __init__(self, *, workers=2, extra_env=None):
+    def __init__(self, *, workers=2, extra_env=None, extra_args=()):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         super().__init__(extra_env={"SITE_URL": self.url} | (extra_env or {}))
         self.workers = workers
+        self.extra_args = list(extra_args)
 
     def command(self):
         return [
             sys.executable, "-m", "gunicorn", "campaign.wsgi", "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(self.workers), "--access-logfile", "-",
+            "--workers", str(self.workers), "--access-logfile", "-", *self.extra_args,
         ]
 
 
@@ -162,6 +163,23 @@ class CeleryWorker(_ProjectProcess):
         if self.beat:
             command += ["--beat", "--schedule", os.path.join(self._scratch, "beat-schedule")]
         return command
+
+
+class CeleryBeat(_ProjectProcess):
+    """`celery beat` in a process of its own, as production runs it (exactly one),
+    so that a test can kill workers without killing the scheduler."""
+
+    ready_text = "beat: Starting"
+
+    def __init__(self, *, extra_env=None):
+        super().__init__(extra_env=extra_env)
+        self._scratch = tempfile.mkdtemp(prefix="test-beat-")
+
+    def command(self):
+        return [
+            sys.executable, "-m", "celery", "-A", "campaign", "beat", "--loglevel=INFO",
+            "--schedule", os.path.join(self._scratch, "beat-schedule"),
+        ]
 
 
 def wait_until(predicate, timeout=30.0, interval=0.1, message="condition"):
