@@ -1,0 +1,1 @@
+"""Load and throughput harness (`make bench`); not part of the test run."""
