@@ -39,7 +39,7 @@ test: $(STAMP)
 ## bench: the load benchmark.
 bench: $(STAMP)
 	@test -f bench/run.py || { echo "bench/run.py does not exist yet." >&2; exit 1; }
-	$(PYTHON) bench/run.py
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 ## clean-local: DELETES LOCAL DATA: everything under var/ (the SQLite database,
 ## written mail, the embedded Redis's data, the generated SECRET_KEY).

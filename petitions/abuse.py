@@ -101,6 +101,11 @@ def hold_reason(*, email, ip, hashed_ip, now=None):
         return reason
     domain = email_domain(email)
     for limit in limits:
+        if limit.scope == RateLimit.Scope.EMAIL_DOMAIN and domain in LARGE_PROVIDERS:
+            # Millions share these domains: in a real surge of signers they
+            # would pass any per-domain limit and be held silently. The IP
+            # limits still apply to them.
+            continue
         since = now - timezone.timedelta(seconds=limit.window_seconds)
         if limit.scope == RateLimit.Scope.IP:
             if not hashed_ip:
@@ -112,6 +117,12 @@ def hold_reason(*, email, ip, hashed_ip, now=None):
             return f"over limit: {limit.name}"
     return ""
 
+
+LARGE_PROVIDERS = {
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com",
+    "icloud.com", "me.com", "aol.com", "gmx.de", "gmx.net", "web.de", "mail.ru", "yandex.ru", "qq.com",
+    "163.com", "proton.me", "protonmail.com", "orange.fr", "free.fr", "libero.it", "t-online.de",
+}
 
 DEFAULT_LIMITS = [
     {"name": "IP burst", "scope": RateLimit.Scope.IP, "window_seconds": 60, "max_signatures": 5},

@@ -112,6 +112,13 @@ class SilentHoldTests:
         sign_from(client, petition, signer, "192.0.2.5", email="b@example.org")
         assert list(Signature.objects.order_by("pk").values_list("flag_reason", flat=True)) == ["", "over limit: IP burst"]
 
+    def test_the_domain_limit_holds_a_small_domain_but_never_a_large_webmail_provider(self, client, petition, signer):
+        RateLimit.objects.filter(scope="email_domain").update(max_signatures=2)
+        for n in range(4):
+            sign_from(client, petition, signer, f"198.51.100.{n}", email=f"p{n}@tiny-domain.example")
+            sign_from(client, petition, signer, f"192.0.2.{n}", email=f"p{n}@gmail.com")
+        assert sorted(Signature.objects.exclude(flag_reason="").values_list("email_domain", flat=True)) == ["tiny-domain.example"] * 2
+
     def test_no_ip_address_is_stored_only_a_keyed_hash(self, client, petition, signer):
         sign_from(client, petition, signer, "203.0.113.7")
         signature = Signature.objects.get()
