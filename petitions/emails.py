@@ -191,9 +191,13 @@ def mailing_single_email(mailing, recipient):
 
 def letter_text(petition, *, signer_name, signer_country):
     """The letter exactly as it will be sent: the petition's words, then the signer's."""
-    return render_to_string(
-        "emails/letter-body.txt",
-        {"petition": petition, "signer_name": signer_name, "signer_country": signer_country},
+    # A plain str: the text holds the signer's raw name, and a "safe" string
+    # would skip escaping if it were ever put into HTML directly.
+    return str(
+        render_to_string(
+            "emails/letter-body.txt",
+            {"petition": petition, "signer_name": signer_name, "signer_country": signer_country},
+        )
     )
 
 
