@@ -52,26 +52,34 @@ def repeat_signer():
     return dict(SIGNER, email="  Amira.Haddad@EXAMPLE.org ", first_name="Amira", last_name="Haddad-Other")
 
 
-def _staff(username, role):
-    """A staff member in one of the roles the migration creates (see petitions/roles.py)."""
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def superuser(db):
+    return get_user_model().objects.create_superuser("boss", "boss@campaign.example.org", PASSWORD)
+
+
+def staff(username, *, role=None, permissions=()):
+    """A staff member with a role (see petitions/roles.py) and/or single permissions."""
     from django.contrib.auth.models import Group
 
     roles_ensure(Group, Permission)  # a transactional test before this one may have emptied the table
-    user = get_user_model().objects.create_user(
-        username=username, email=f"{username}@campaign.example.org", password="correct horse battery staple", is_staff=True
-    )
-    user.groups.add(Group.objects.get(name=role))
+    user = get_user_model().objects.create_user(username, f"{username}@campaign.example.org", PASSWORD, is_staff=True)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="petitions", codename__in=permissions))
     return user
 
 
 @pytest.fixture
 def moderator(db):
-    return _staff("moderator", "Moderator")
+    return staff("moderator", role="Moderator")
 
 
 @pytest.fixture
 def campaigner(db):
-    return _staff("campaigner", "Campaigner")
+    return staff("campaigner", role="Campaigner")
 
 
 def sign(client, petition, data):

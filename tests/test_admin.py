@@ -1,5 +1,4 @@
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from petitions import services
@@ -7,11 +6,6 @@ from petitions.models import Letter, Signature
 from tests.conftest import sign
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def superuser(db):
-    return get_user_model().objects.create_superuser("boss", "boss@campaign.example.org", "correct horse battery staple")
 
 
 @pytest.fixture

@@ -5,32 +5,18 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
 from petitions import services
 from petitions.models import ConsentWording, Letter, Mailing, MailingRecipient, Outbox, Signature, Target
-from petitions.roles import roles_ensure
+
+from tests.conftest import PASSWORD, staff
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def superuser(db):
-    return get_user_model().objects.create_superuser("boss", "boss@campaign.example.org", PASSWORD)
-
-
-def staff(username, *, role=None, permissions=()):
-    roles_ensure(Group, Permission)
-    user = get_user_model().objects.create_user(username, f"{username}@campaign.example.org", PASSWORD, is_staff=True)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="petitions", codename__in=permissions))
-    return user
 
 
 def signatures_add(petition, *specs):

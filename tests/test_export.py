@@ -8,35 +8,19 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
 from django.db import connection, connections
 from django.db.models.query import QuerySet
 from django.urls import reverse
 
 from petitions import exports
 from petitions.models import ConsentWording, Signature, SignatureExport
-from petitions.roles import roles_ensure
+
+from tests.conftest import PASSWORD, staff
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "correct horse battery staple"
 CONFIRMED, PENDING = Signature.State.CONFIRMED, Signature.State.PENDING
 SIGNED = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def superuser(db):
-    return get_user_model().objects.create_superuser("boss", "boss@campaign.example.org", PASSWORD)
-
-
-def staff(username, *, role=None, permissions=()):
-    roles_ensure(Group, Permission)
-    user = get_user_model().objects.create_user(username, f"{username}@campaign.example.org", PASSWORD, is_staff=True)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="petitions", codename__in=permissions))
-    return user
 
 
 def signatures_add(petition, count, *, state=CONFIRMED, **fields):
