@@ -8,6 +8,7 @@ never depends on the broker being up.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -32,6 +33,9 @@ OUTBOX_LEASE = timezone.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
 LETTER_SEND_LEASE = timezone.timedelta(seconds=settings.LETTER_SEND_LEASE_SECONDS)
 MAX_ATTEMPTS = 12
 REPUBLISH_BATCH = 1000
+# Letters per task: one claim transaction and one task's overhead for up to
+# this many letters, each still its own ESP call under its own key.
+LETTER_BATCH = 50
 
 
 class PetitionClosed(Exception):
@@ -322,12 +326,14 @@ def _letters_for(signature, now):
 
 
 def _letters_publish(letter_ids):
-    from petitions.tasks import letter_send
+    """Hand letters to the broker in batches of at most LETTER_BATCH per task."""
+    from petitions.tasks import letters_send
 
     if not letter_ids:
         return
+    batches = [letter_ids[start:start + LETTER_BATCH] for start in range(0, len(letter_ids), LETTER_BATCH)]
     try:
-        _publish(letter_send, [(letter_id,) for letter_id in letter_ids])
+        _publish(letters_send, [(batch,) for batch in batches])
     except BrokerError as error:
         logger.warning("Broker unavailable, %d letters left for the dispatcher: %s", len(letter_ids), error)
         Letter.objects.filter(pk__in=letter_ids).update(enqueued_at=None)
@@ -349,7 +355,7 @@ def letters_dispatch(*, now=None):
         last_error=f"Worker lost while sending, {MAX_ATTEMPTS} times; given up.",
     )
     stale.update(state=Letter.State.QUEUED, enqueued_at=None, last_error="Worker lost while sending; queued again.")
-    handed_over = []
+    handed_over = 0
     for target in Target.objects.filter(is_active=True, bounce_held_since__isnull=True):
         room = target.hourly_cap - Letter.objects.sent_to_in_last_hour(target, now)[: target.hourly_cap].count()
         if room <= 0:
@@ -363,65 +369,114 @@ def letters_dispatch(*, now=None):
         )
         if due:
             Letter.objects.filter(pk__in=due).update(enqueued_at=now)
-            handed_over.extend(due)
-    _letters_publish(handed_over)
-    return len(handed_over)
+            # One recipient's letters per batch: the batch then takes one row lock.
+            _letters_publish(due)
+            handed_over += len(due)
+    return handed_over
 
 
 def letter_send(*, letter_id):
-    """Send one queued letter, once, within its recipient's hourly cap.
+    """Send one queued letter (see letters_send); return its new state, or None."""
+    return letters_send(letter_ids=[letter_id]).get(letter_id)
 
-    The cap is checked and the letter claimed (state 'sending') in one short
-    transaction holding the recipient's row lock, so concurrent workers cannot
-    overshoot the cap. The ESP is called outside the transaction with the
-    letter's idempotency key. Returns the letter's new state, or None when
-    there was nothing to do.
+
+def letters_send(*, letter_ids):
+    """Send queued letters, each once, within their recipients' hourly caps.
+
+    The letters are claimed (state 'sending') in one short transaction that
+    holds each recipient's row lock while its cap is checked, so concurrent
+    workers cannot overshoot a cap; a letter another worker has locked is left
+    to it. Each claimed letter then goes to the ESP in its own call, outside
+    any transaction, with its own idempotency key. After a transient failure,
+    or once half the 'sending' lease has gone, the batch's unsent letters go
+    back to the queue for the dispatcher. Returns {letter id: new state} for
+    the letters it changed (a letter left as it was is absent).
     """
-    now = timezone.now()
-    with transaction.atomic():
-        letter = Letter.objects.select_related("signature__petition").filter(pk=letter_id).first()
-        if letter is None or letter.state != Letter.State.QUEUED or letter.next_attempt_at > now:
-            return None
-        if letter.signature.petition.letters_paused:
-            Letter.objects.filter(pk=letter_id).update(enqueued_at=None)
-            return None
-        if letter.signature.state != Signature.State.CONFIRMED:
-            Letter.objects.filter(pk=letter_id, state=Letter.State.QUEUED).update(
-                state=Letter.State.CANCELLED, last_error="Signature no longer confirmed."
-            )
-            return Letter.State.CANCELLED
-        target = Target.objects.select_for_update().get(pk=letter.target_id)
-        if not target.is_active or target.bounce_held_since is not None:
-            # Held: stays queued, and the dispatcher hands it over once staff
-            # reactivate the recipient or clear its bounce hold.
-            Letter.objects.filter(pk=letter_id).update(enqueued_at=None)
-            return None
-        if Letter.objects.sent_to_in_last_hour(target, now)[: target.hourly_cap].count() >= target.hourly_cap:
-            # Over the cap: leave it queued for the dispatcher, which hands it
-            # over again once the hour's window has room.
-            Letter.objects.filter(pk=letter_id).update(enqueued_at=None)
-            return None
-        claimed = Letter.objects.filter(pk=letter_id, state=Letter.State.QUEUED).update(
-            state=Letter.State.SENDING, send_started_at=now, attempts=F("attempts") + 1
+    outcome, claimed = _letters_claim(letter_ids, timezone.now())
+    started = time.monotonic()
+    for position, letter in enumerate(claimed):
+        if time.monotonic() - started > LETTER_SEND_LEASE.total_seconds() / 2:
+            _letters_release(claimed[position:])
+            break
+        try:
+            message_id = deliver(emails.letter_email(letter), idempotency_key=letter.idempotency_key)
+        except DeliveryFailure as failure:
+            outcome[letter.pk] = _letter_failure_record(letter, failure)
+            if failure.transient:
+                # The ESP is struggling: the rest wait for their own back-off.
+                _letters_release(claimed[position + 1:])
+                break
+            continue
+        except Exception as error:
+            # Not a failure we know (a bug, a bad setting): retrying blindly would
+            # hide it, so the letter fails where staff see the reason, and can be
+            # retried once it is fixed. The task still fails loudly.
+            _letter_failure_record(letter, DeliveryFailure(f"Unexpected error: {error!r}"[:500], transient=False))
+            _letters_release(claimed[position + 1:])
+            raise
+        Letter.objects.filter(pk=letter.pk, state=Letter.State.SENDING).update(
+            state=Letter.State.SENT, sent_at=timezone.now(), esp_message_id=message_id, last_error=""
         )
-        if not claimed:
-            return None
-    letter.target = target
-    letter.attempts += 1
-    try:
-        message_id = deliver(emails.letter_email(letter), idempotency_key=letter.idempotency_key)
-    except DeliveryFailure as failure:
-        return _letter_failure_record(letter, failure)
-    except Exception as error:
-        # Not a failure we know (a bug, a bad setting): retrying blindly would
-        # hide it, so the letter fails where staff see the reason, and can be
-        # retried once it is fixed. The task still fails loudly.
-        _letter_failure_record(letter, DeliveryFailure(f"Unexpected error: {error!r}"[:500], transient=False))
-        raise
-    Letter.objects.filter(pk=letter_id, state=Letter.State.SENDING).update(
-        state=Letter.State.SENT, sent_at=timezone.now(), esp_message_id=message_id, last_error=""
-    )
-    return Letter.State.SENT
+        outcome[letter.pk] = Letter.State.SENT
+    return outcome
+
+
+def _letters_claim(letter_ids, now):
+    """Claim the sendable letters among letter_ids; return ({id: state}, claimed letters)."""
+    outcome, claimed = {}, []
+    with transaction.atomic():
+        letters = list(
+            Letter.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("signature__petition")
+            .filter(pk__in=letter_ids, state=Letter.State.QUEUED, next_attempt_at__lte=now)
+            .order_by("pk")
+        )
+        by_target = {}
+        for letter in letters:
+            if letter.signature.petition.letters_paused:
+                _letters_unhand([letter.pk])
+            elif letter.signature.state != Signature.State.CONFIRMED:
+                Letter.objects.filter(pk=letter.pk).update(
+                    state=Letter.State.CANCELLED, last_error="Signature no longer confirmed."
+                )
+                outcome[letter.pk] = Letter.State.CANCELLED
+            else:
+                by_target.setdefault(letter.target_id, []).append(letter)
+        for target in Target.objects.select_for_update().filter(pk__in=by_target).order_by("pk"):
+            waiting = by_target[target.pk]
+            if not target.is_active or target.bounce_held_since is not None:
+                # Held: stays queued, and the dispatcher hands it over once staff
+                # reactivate the recipient or clear its bounce hold.
+                _letters_unhand([letter.pk for letter in waiting])
+                continue
+            room = target.hourly_cap - Letter.objects.sent_to_in_last_hour(target, now)[: target.hourly_cap].count()
+            sending, over_cap = waiting[: max(room, 0)], waiting[max(room, 0):]
+            # Over the cap: left queued for the dispatcher, which hands them
+            # over again once the hour's window has room.
+            _letters_unhand([letter.pk for letter in over_cap])
+            Letter.objects.filter(pk__in=[letter.pk for letter in sending]).update(
+                state=Letter.State.SENDING, send_started_at=now, attempts=F("attempts") + 1
+            )
+            for letter in sending:
+                letter.target = target
+                letter.state = Letter.State.SENDING
+                letter.attempts += 1
+            claimed.extend(sending)
+    return outcome, claimed
+
+
+def _letters_unhand(letter_ids):
+    """Leave queued letters for the dispatcher to hand over again."""
+    if letter_ids:
+        Letter.objects.filter(pk__in=letter_ids).update(enqueued_at=None)
+
+
+def _letters_release(letters):
+    """Put claimed letters that were not sent back in the queue, their attempt not counted."""
+    if letters:
+        Letter.objects.filter(pk__in=[letter.pk for letter in letters], state=Letter.State.SENDING).update(
+            state=Letter.State.QUEUED, send_started_at=None, enqueued_at=None, attempts=F("attempts") - 1
+        )
 
 
 def _letter_failure_record(letter, failure):

@@ -20,6 +20,12 @@ def outbox_republish():
 
 
 @shared_task
+def letters_send(letter_ids):
+    return services.letters_send(letter_ids=letter_ids)
+
+
+# Messages queued before letters were sent in batches still name this task.
+@shared_task
 def letter_send(letter_id):
     return services.letter_send(letter_id=letter_id)
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from petitions import services, moderation
-from petitions.models import Letter, Outbox, Signature, Target
+from petitions import abuse, moderation, services
+from petitions.models import Letter, Outbox, RateLimit, Signature, Target
 from tests.conftest import sign
 
 pytestmark = pytest.mark.django_db
@@ -185,6 +185,60 @@ class LetterTests:
         send_letters()
         assert Letter.objects.filter(state=Letter.State.SENT).count() == 6
         assert len(fake_esp.messages) == 6
+
+    def test_one_batch_sends_each_letter_under_its_own_key_and_keeps_to_the_cap(self, client, fake_esp, petition, signer):
+        Target.objects.update(hourly_cap=2)
+        for number in range(3):
+            sign(client, petition, signer | {"email": f"signer{number}@example.org"})
+            services.signature_confirm(public_id=Signature.objects.latest("pk").public_id)
+        letter_ids = list(Letter.objects.order_by("pk").values_list("pk", flat=True))
+        outcome = services.letters_send(letter_ids=letter_ids)
+        assert sorted(outcome.values()) == [Letter.State.SENT] * 4
+        assert sorted(message["idempotency_key"] for message in fake_esp.messages) == sorted(
+            f"letter-{pk}" for pk in outcome
+        )
+        held = Letter.objects.filter(state=Letter.State.QUEUED)
+        assert held.count() == 2 and {letter.target_id for letter in held} == set(Target.objects.values_list("pk", flat=True))
+        assert all(letter.enqueued_at is None and letter.attempts == 0 for letter in held)  # the dispatcher's again
+        assert services.letters_send(letter_ids=letter_ids) == {}  # a second run sends nothing
+
+    def test_a_transient_failure_puts_the_rest_of_its_batch_back_without_calling_the_esp(self, fake_esp, confirmed):
+        fake_esp.fail_next(1, status=503)
+        first, second = Letter.objects.order_by("pk")
+        assert services.letters_send(letter_ids=[first.pk, second.pk]) == {first.pk: Letter.State.QUEUED}
+        assert fake_esp.request_count == 1
+        first.refresh_from_db()
+        second.refresh_from_db()
+        assert first.attempts == 1 and first.next_attempt_at > timezone.now() + timedelta(seconds=25)
+        assert (second.state, second.attempts, second.send_started_at, second.enqueued_at) == (
+            Letter.State.QUEUED, 0, None, None
+        )
+        assert services.letters_send(letter_ids=[first.pk, second.pk]) == {second.pk: Letter.State.SENT}
+
+    def test_the_dispatcher_hands_over_one_recipients_letters_per_task_in_batches(self, client, petition, signer, settings):
+        from celery.signals import before_task_publish
+
+        RateLimit.objects.update(is_active=False)  # one test client signing 55 times
+        abuse.config_forget()
+        for number in range(services.LETTER_BATCH + 5):
+            sign(client, petition, signer | {"email": f"signer{number}@example.org"})
+        for signature in Signature.objects.all():
+            services.signature_confirm(public_id=signature.public_id)
+        Letter.objects.update(enqueued_at=None)
+        published = []
+
+        def record(sender=None, body=None, **kwargs):
+            published.append((sender, body[0][0]))
+
+        before_task_publish.connect(record, weak=False)
+        try:
+            assert services.letters_dispatch() == 2 * (services.LETTER_BATCH + 5)
+        finally:
+            before_task_publish.disconnect(record)
+        assert {sender for sender, _ in published} == {"petitions.tasks.letters_send"}
+        assert sorted(len(batch) for _, batch in published) == [5, 5, services.LETTER_BATCH, services.LETTER_BATCH]
+        for _, batch in published:
+            assert Letter.objects.filter(pk__in=batch).values("target").distinct().count() == 1
 
     def test_transient_esp_errors_retry_with_back_off_and_then_send(self, fake_esp, confirmed):
         fake_esp.fail_next(1, status=500)

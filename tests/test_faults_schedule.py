@@ -112,5 +112,5 @@ class TaskScheduleTests:
             with_eta_or_countdown=len(scheduled),
             visibility_timeout=f"{settings.CELERY_BROKER_VISIBILITY_TIMEOUT}s",
         )
-        assert tasks == {"petitions.tasks.outbox_deliver", "petitions.tasks.letter_send"}
+        assert tasks == {"petitions.tasks.outbox_deliver", "petitions.tasks.letters_send"}
         assert scheduled == []
