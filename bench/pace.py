@@ -1,7 +1,7 @@
 """Open-loop load at a fixed rate: sign-form POSTs, each on a new connection.
 
     python bench/pace.py --url http://127.0.0.1:8000/p/libya-detention/sign/ \\
-        --rate 330 --duration 60 --csrf-pool pool.tsv --tag s123
+        --rate 330 --duration 60 --tag s123
 
 wrk drives the maximum rate: each connection sends its next request as soon as
 the last is answered. A target like "330 signatures a second for 60 seconds
@@ -39,10 +39,9 @@ def _percentile(sorted_values, p):
     return sorted_values[index]
 
 
-def sign_body(number, token, tag):
+def sign_body(number, tag):
     rng = random.Random(number)
     fields = [
-        ("csrfmiddlewaretoken", token),
         ("first_name", rng.choice(FIRST)),
         ("last_name", rng.choice(LAST)),
         ("email", f"{tag}.{number}@mail{number % 500}.example"),
@@ -60,7 +59,6 @@ def sign_body(number, token, tag):
 async def run(args):
     url = urlsplit(args.url)
     host, port = url.hostname, url.port or 80
-    pool = [line.split("\t") for line in open(args.csrf_pool).read().splitlines() if line]
     total = int(args.rate * args.duration)
     interval = 1 / args.rate
     latencies_due, latencies_sent, statuses, errors = [], [], {}, {}
@@ -69,10 +67,11 @@ async def run(args):
 
     async def one(number, due):
         nonlocal in_flight
-        cookie, token = pool[number % len(pool)]
-        body = sign_body(number, token, args.tag)
+        body = sign_body(number, args.tag)
+        # As a browser sends the form from the petition page: no cookie, no token.
         request = (
-            f"POST {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\nCookie: csrftoken={cookie}\r\n"
+            f"POST {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\n"
+            f"Origin: {url.scheme}://{url.netloc}\r\nSec-Fetch-Site: same-origin\r\n"
             f"X-Forwarded-For: {args.ip_octet}.{number >> 16 & 255}.{number >> 8 & 255}.{number & 255}\r\n"
             f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n"
             "Connection: close\r\n\r\n"
@@ -145,7 +144,6 @@ def main(argv=None):
     parser.add_argument("--url", required=True, help="the sign form's address")
     parser.add_argument("--rate", type=float, required=True, help="requests per second")
     parser.add_argument("--duration", type=float, required=True, help="seconds of sending")
-    parser.add_argument("--csrf-pool", required=True, help='file of "cookie<TAB>token" lines')
     parser.add_argument("--tag", required=True, help="makes this run's addresses unique")
     parser.add_argument("--ip-octet", type=int, default=20, help="first octet of the X-Forwarded-For addresses")
     parser.add_argument("--timeout", type=float, default=15.0, help="seconds before a request counts as failed")

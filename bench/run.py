@@ -255,10 +255,12 @@ class Bench:
         raise RuntimeError("the Celery worker did not answer a ping within 60 s; see its log")
 
     def csrf_pool_fetch(self, size=32):
-        """(cookie, token) pairs as a browser gets them from the petition page."""
+        """(cookie, token) pairs as a browser gets them with a page holding a
+        CSRF-protected form (the confirm button's; the staff login page is one
+        any run can fetch, and a pair is valid for any form)."""
         lines = []
         for _ in range(size):
-            with urllib.request.urlopen(f"{self.base_url}/p/{SLUG}/", timeout=10) as response:
+            with urllib.request.urlopen(f"{self.base_url}/staff/login/", timeout=10) as response:
                 cookie = re.search(r"csrftoken=([^;]+)", response.headers.get("Set-Cookie", "")).group(1)
                 token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', response.read()).group(1).decode()
             lines.append(f"{cookie}\t{token}")
@@ -393,7 +395,8 @@ class Bench:
         print("Signing")
         self.queue_settle("sign")
         tag = f"s{int(time.time())}"
-        sign_env = {"BENCH_MODE": "sign", "BENCH_CSRF_POOL": str(self.csrf_pool), "BENCH_TAG": tag}
+        sign_env = {"BENCH_MODE": "sign", "BENCH_CSRF_POOL": str(self.csrf_pool), "BENCH_TAG": tag,
+                    "BENCH_ORIGIN": self.base_url}
         esp_before = self.esp_accepted()
         # Each slice starts with the confirmation emails of the one before sent,
         # so the baseline never runs beside a busy worker.
@@ -442,7 +445,7 @@ class Bench:
         tag = f"r{int(time.time())}"
         esp_before = self.esp_accepted()
         argv = [sys.executable, str(BENCH / "pace.py"), "--url", f"{self.base_url}/p/{SLUG}/sign/",
-                "--rate", str(rate), "--duration", str(seconds), "--csrf-pool", str(self.csrf_pool), "--tag", tag,
+                "--rate", str(rate), "--duration", str(seconds), "--tag", tag,
                 "--ip-octet", "201"]
         before = cpu_snapshot(self.processes)
         output = self.processes.run("pace-sign", argv, self.env, timeout=seconds + 120)

@@ -100,6 +100,9 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
     # The end-to-end tests run a worker in another process, which cannot see an
     # in-memory test database.
     _database["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # SQLite makes the file but not its folder: a fresh checkout has no var/.
+    Path(_database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
 elif _database["ENGINE"] == "django.db.backends.postgresql":
     _database["CONN_HEALTH_CHECKS"] = True
     _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
@@ -133,6 +136,10 @@ CACHES["fragments"] = {
 }
 # How long an edit to a petition's text may take to show on its public page.
 PAGE_FRAGMENT_SECONDS = 60
+# The whole public petition page is kept this long per web process (and by
+# proxies, by Cache-Control), so its count and staff's switches (pause, close)
+# show within this time; the count itself is refreshed every 30 s or sooner.
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 15, minimum=0)
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Celery -------------------------------------------------------------------------

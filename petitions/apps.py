@@ -12,3 +12,15 @@ class PetitionsConfig(AppConfig):
         from petitions.webhooks import tracking_event_received
 
         tracking.connect(tracking_event_received, dispatch_uid="petitions.tracking")
+        self._page_cache_connect()
+
+    def _page_cache_connect(self):
+        """An edit to what the public page shows clears this process's copy at once."""
+        from django.db.models.signals import post_delete, post_save
+
+        from petitions.views import page_cache_clear
+
+        for name in ("Petition", "Demand", "BackgroundFact", "Target", "ConsentWording"):
+            model = self.get_model(name)
+            for action, signal in (("save", post_save), ("delete", post_delete)):
+                signal.connect(page_cache_clear, sender=model, dispatch_uid=f"petitions.page.{name}.{action}")

@@ -1,13 +1,19 @@
 """Request -> form -> service -> response. No ORM writes here."""
 
+import time
+
 from django.conf import settings
-from django.http import Http404, JsonResponse
+from django.core.cache import caches
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from campaign.cross_origin import cross_origin_protected
 from petitions import services, supporters
 from petitions.abuse import client_ip
 from petitions.counts import confirmed_count
@@ -23,7 +29,7 @@ def home(request):
     return redirect("petitions:detail", slug=petition.slug)
 
 
-def _petition_page(request, petition, form, status=200):
+def _petition_page(petition, form, status=200):
     count = confirmed_count(petition)
     consents = form.consents
     context = {
@@ -45,16 +51,39 @@ def _petition_page(request, petition, form, status=200):
         .order_by("-created_at")
         .only("first_name", "country", "comment")[:10],
     }
-    return render(request, "petitions/petition_detail.html", context, status=status)
+    # Rendered without the request: nothing on the page depends on who asks.
+    content = render_to_string("petitions/petition_detail.html", context)
+    return HttpResponse(content, status=status)
+
+
+# The petition page exactly as every visitor gets it, per process and per
+# slug: (monotonic time built, bytes). It carries no CSRF token and sets no
+# cookie (the form is protected by campaign.cross_origin), so one copy serves
+# everyone, and proxies may keep it as long as this process does.
+_pages = {}
+
+
+def page_cache_clear(**_signal_arguments):
+    """Forget this process's cached pages and fragments (other processes
+    rebuild theirs within PAGE_CACHE_SECONDS and PAGE_FRAGMENT_SECONDS)."""
+    _pages.clear()
+    caches["fragments"].clear()
 
 
 @require_GET
 def petition_detail(request, slug):
-    petition = get_object_or_404(Petition, slug=slug)
-    form = SignatureForm(consents=services.consent_wordings_current())
-    return _petition_page(request, petition, form)
+    now = time.monotonic()
+    cached = _pages.get(slug)
+    if cached is None or now - cached[0] >= settings.PAGE_CACHE_SECONDS:
+        petition = get_object_or_404(Petition, slug=slug)
+        form = SignatureForm(consents=services.consent_wordings_current())
+        cached = _pages[slug] = (now, _petition_page(petition, form).content)
+    response = HttpResponse(cached[1])
+    patch_cache_control(response, public=True, max_age=settings.PAGE_CACHE_SECONDS)
+    return response
 
 
+@cross_origin_protected
 @require_POST
 def petition_sign(request, slug):
     petition = get_object_or_404(Petition, slug=slug)
@@ -63,7 +92,7 @@ def petition_sign(request, slug):
         # A filled honeypot gets the very page a person gets, and nothing is kept.
         return redirect("petitions:signed", slug=petition.slug)
     if not form.is_valid():
-        return _petition_page(request, petition, form, status=400)
+        return _petition_page(petition, form, status=400)
     try:
         services.signature_create(
             petition=petition,
@@ -79,7 +108,7 @@ def petition_sign(request, slug):
         )
     except (services.PetitionClosed, services.SigningPaused):
         petition.refresh_from_db()
-        return _petition_page(request, petition, form, status=409)
+        return _petition_page(petition, form, status=409)
     # First and repeat signers land on the same page; only their inbox differs.
     return redirect("petitions:signed", slug=petition.slug)
 

@@ -10,13 +10,13 @@ Personas:
 import pytest
 import redis
 from django.conf import settings
-from django.core.cache import caches
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from petitions.roles import roles_ensure
 from petitions.services import petition_seed_load
+from petitions.views import page_cache_clear
 
 SIGNER = {
     "first_name": "Amira",
@@ -32,7 +32,7 @@ SIGNER = {
 def _clean_redis():
     """Each test starts with an empty test Redis: no stale tasks, no cached counts."""
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
-    caches["fragments"].clear()
+    page_cache_clear()
     yield
 
 
@@ -82,9 +82,13 @@ def campaigner(db):
     return staff("campaigner", role="Campaigner")
 
 
+# What a browser says about a form posted from the petition page itself.
+FROM_THE_PETITION_PAGE = {"Sec-Fetch-Site": "same-origin", "Origin": "http://testserver"}
+
+
 def sign(client, petition, data):
     """Post the signing form as a browser would."""
-    return client.post(reverse("petitions:sign", args=[petition.slug]), data)
+    return client.post(reverse("petitions:sign", args=[petition.slug]), data, headers=FROM_THE_PETITION_PAGE)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from petitions import services
 from petitions.models import Signature
 from petitions.services import petition_seed_load
 from petitions.tokens import confirmation_token_make
-from tests.conftest import SIGNER
+from tests.conftest import FROM_THE_PETITION_PAGE, SIGNER
 from tests.support.processes import WebServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +54,10 @@ CSRF_EXEMPT = {
     # signed token in the URL authorises it, and all it can do is stop email.
     "petitions:unsubscribe",
 }
+# Forms on a page cached whole and served to everyone, so without a per-visitor
+# token: cross-origin POSTs are refused from the browser's own headers
+# (campaign.cross_origin) instead.
+CROSS_ORIGIN_PROTECTED = {"petitions:sign"}
 
 
 def _production_env(**overrides):
@@ -289,9 +293,8 @@ def _signing_visit(petition, data):
     """A fresh browser opens the petition and signs; returns every byte it
     received after the form, apart from CSRF tokens."""
     browser = Client(enforce_csrf_checks=True)
-    page = browser.get(reverse("petitions:detail", args=[petition.slug]))
-    token = _form_token(page.content.decode())
-    response = browser.post(reverse("petitions:sign", args=[petition.slug]), dict(data, csrfmiddlewaretoken=token))
+    browser.get(reverse("petitions:detail", args=[petition.slug]))
+    response = browser.post(reverse("petitions:sign", args=[petition.slug]), data, headers=FROM_THE_PETITION_PAGE)
     received = [response.status_code, _without_csrf_tokens(response.serialize())]
     if response.status_code == 302:
         landing = browser.get(response["Location"])
@@ -344,6 +347,8 @@ def _patterns(resolver=None, prefix="", namespace=None):
 def _exempt(name, view=None):
     if name in CSRF_EXEMPT:
         return True
+    if name in CROSS_ORIGIN_PROTECTED:
+        return getattr(view, "cross_origin_protected", view is None)
     # The ESP's webhooks: anymail authenticates them (shared secret and the ESP's signature).
     return issubclass(getattr(view, "view_class", object), AnymailBaseWebhookView)
 
@@ -372,9 +377,47 @@ class CsrfTests:
             assert response.status_code == 403, (name, response.status_code)
             assert "Please try again" in response.content.decode(), name
             checked.append(name)
-        assert {"petitions:sign", "petitions:confirm"} <= set(checked)
+        assert "petitions:confirm" in set(checked)
         assert Signature.objects.get().state == Signature.State.PENDING
         assert Signature.objects.count() == 1
+
+    @pytest.mark.parametrize("headers", [
+        {"Sec-Fetch-Site": "cross-site", "Origin": "https://attacker.example"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "https://other.testserver"},
+        {"Sec-Fetch-Site": "cross-site"},
+        # A browser without Fetch Metadata (before 2023): Origin alone decides.
+        {"Origin": "https://attacker.example"},
+        {"Origin": "null"},
+    ])
+    def test_a_signature_posted_from_another_site_is_refused(self, petition, headers):
+        response = Client(enforce_csrf_checks=True).post(
+            reverse("petitions:sign", args=[petition.slug]), dict(SIGNER), headers=headers
+        )
+        assert response.status_code == 403
+        assert "sent from another website" in response.content.decode()
+        assert not Signature.objects.exists()
+
+    @pytest.mark.parametrize("headers", [
+        FROM_THE_PETITION_PAGE,
+        {"Sec-Fetch-Site": "same-origin"},
+        {"Origin": "http://testserver"},
+        # Not a browser (no Origin, no Fetch Metadata): it cannot carry a victim's visit.
+        {},
+    ])
+    def test_a_signature_posted_from_the_petition_page_is_taken(self, petition, headers):
+        response = Client(enforce_csrf_checks=True).post(
+            reverse("petitions:sign", args=[petition.slug]), dict(SIGNER), headers=headers
+        )
+        assert response.status_code == 302
+        assert Signature.objects.count() == 1
+
+    def test_the_petition_page_is_the_same_for_everyone_and_sets_no_cookie(self, petition):
+        url = reverse("petitions:detail", args=[petition.slug])
+        first, second = Client().get(url), Client().get(url)
+        assert first.content == second.content
+        assert not first.cookies and not second.cookies
+        assert "csrfmiddlewaretoken" not in first.content.decode()
+        assert "public" in first["Cache-Control"] and "Cookie" not in first.get("Vary", "")
 
     def test_staff_actions_without_a_token_are_refused(self, superuser):
         browser = Client(enforce_csrf_checks=True)

@@ -1,4 +1,4 @@
--- POSTs of a form with a valid CSRF (cookie, token) pair, configured by the
+-- POSTs of a form as a browser sends them, configured by the
 -- environment (wrk passes script arguments only to threads, and these settings
 -- are needed when the script is loaded):
 --
@@ -9,10 +9,14 @@
 --                                      token once
 --                     trivial-confirm  the confirm button's body, to BENCH_PATH (baseline)
 --   BENCH_PATH        e.g. /p/libya-detention/sign/ or /_bench/trivial/
---   BENCH_CSRF_POOL   file of "cookie<TAB>token" lines fetched from the petition page
+--   BENCH_CSRF_POOL   file of "cookie<TAB>token" lines (confirm: its page carries a
+--                     CSRF token; the sign form has none, as the petition page is
+--                     the same for everyone, and is sent as a browser sends it
+--                     from that page, with Origin and Sec-Fetch-Site)
 --   BENCH_TOKENS      file of confirmation tokens, one per line (confirm)
 --   BENCH_TAG         makes this run's addresses unique, e.g. "s1732291234"
 --   BENCH_IP_OCTET    first octet of the X-Forwarded-For addresses (default 10)
+--   BENCH_ORIGIN      the site's origin, for the Origin header
 --
 -- Every signer comes from an address of their own (X-Forwarded-For, which the
 -- app trusts with TRUSTED_PROXY_COUNT=1, as behind a production proxy) and
@@ -32,6 +36,7 @@ local mode = os.getenv("BENCH_MODE") or "sign"
 local path = os.getenv("BENCH_PATH") or "/"
 local tag = os.getenv("BENCH_TAG") or "bench"
 local ip_octet = tonumber(os.getenv("BENCH_IP_OCTET") or "10")
+local origin = os.getenv("BENCH_ORIGIN") or "http://127.0.0.1"
 
 local function urlencode(text)
    return (text:gsub("[^%w%-%._~]", function(char) return string.format("%%%02X", char:byte()) end))
@@ -86,11 +91,16 @@ function request()
    local n = made * thread_count + thread_id
    local headers = {
       ["Content-Type"] = "application/x-www-form-urlencoded",
-      ["Cookie"] = pair.cookie,
+      ["Origin"] = origin,
+      ["Sec-Fetch-Site"] = "same-origin",
       ["X-Forwarded-For"] = string.format("%d.%d.%d.%d", ip_octet, math.floor(n / 65536) % 256,
                                           math.floor(n / 256) % 256, n % 256),
    }
-   local body = "csrfmiddlewaretoken=" .. pair.token
+   local body = "website="
+   if mode ~= "sign" then
+      headers["Cookie"] = pair.cookie
+      body = "csrfmiddlewaretoken=" .. pair.token
+   end
    local target = path
    if mode == "confirm" then
       token_index = token_index + 1

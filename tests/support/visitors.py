@@ -1,6 +1,7 @@
 """People using the site over real HTTP, without a browser: each visitor has
-their own cookies and sends the CSRF token from the form they were shown, as
-a browser would. For tests that run the web side as a real server process."""
+their own cookies, sends the CSRF token from the form they were shown when it
+has one, and says where the form came from (Origin, Sec-Fetch-Site), as a
+browser would. For tests that run the web side as a real server process."""
 
 import re
 import time
@@ -57,11 +58,14 @@ class Visitor:
         page = self.get(page_url)
         if page.status_code != 200:
             return Visit(page.status_code, page.text, page.url, time.monotonic() - started)
+        # The petition page is the same for everyone and has no token; other forms have one.
         match = _CSRF_INPUT.search(page.text)
-        assert match, f"No CSRF token in the form at {page.url}"
+        if match:
+            data = dict(data, csrfmiddlewaretoken=match.group(1))
         response = self.session.post(
-            self._url(action_url), data=dict(data, csrfmiddlewaretoken=match.group(1)),
-            headers={"Referer": page.url}, timeout=self.timeout,
+            self._url(action_url), data=data,
+            headers={"Referer": page.url, "Origin": self.base_url, "Sec-Fetch-Site": "same-origin"},
+            timeout=self.timeout,
         )
         return Visit(response.status_code, response.text, response.url, time.monotonic() - started)
 
