@@ -9,6 +9,11 @@ of exactly the bytes sent are written to that record, so a file handed over
 can be checked later with `sha256sum`. A record left without a digest is an
 export whose download did not finish.
 
+The database sends every field as text, timestamps already formatted, so that
+Python's work per row is little more than the CSV writer's: parsing a million
+timestamps into datetimes and formatting them again took most of an export's
+time.
+
 Only staff with `petitions.export_signature` may export; the email column
 also needs `petitions.view_signer_email`, and is never ticked by default.
 """
@@ -18,10 +23,11 @@ import csv
 import hashlib
 import io
 from dataclasses import dataclass
-from datetime import UTC
 
 from django import forms
 from django.core.exceptions import PermissionDenied
+from django.db import NotSupportedError, models
+from django.db.models.functions import Coalesce
 from django.http import StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -38,12 +44,38 @@ PAST_EXPORTS_SHOWN = 50
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _text(value):
-    return "" if value is None else str(value)
+class UtcTimestampText(models.Func):
+    """A timestamp as the text `2025-03-01T12:03:00Z`: UTC, whole seconds
+    (cut, not rounded), formatted by the database. NULL stays NULL."""
+
+    arity = 1
+    output_field = models.CharField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        # AT TIME ZONE 'UTC' makes the text independent of the session's time zone.
+        template = """to_char((%(expressions)s) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+        return super().as_sql(compiler, connection, template=template, **extra_context)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # Django stores a timestamp in SQLite as UTC text, "YYYY-MM-DD HH:MM:SS"
+        # and perhaps a fraction: its first 19 characters are the whole seconds.
+        template = "replace(substr(%(expressions)s, 1, 19), ' ', 'T') || 'Z'"
+        return super().as_sql(compiler, connection, template=template, **extra_context)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        raise NotSupportedError(f"UtcTimestampText has no SQL for {connection.vendor}")
 
 
-def _utc(value):
-    return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _selected_as_text(name):
+    """What the database should send for the field `name`: text, never NULL."""
+    field = Signature._meta.get_field(name)
+    if isinstance(field, models.DateTimeField):
+        selected = UtcTimestampText(name)
+    elif isinstance(field, models.CharField):  # EmailField and CountryField too.
+        selected = name
+    else:
+        raise TypeError(f"The export has no text form for {name}, a {type(field).__name__}")
+    return Coalesce(selected, models.Value("")) if field.null else selected
 
 
 def _country_name_renderer():
@@ -58,8 +90,9 @@ class Column:
     key: str
     header: str
     field: str
-    # Called once per export; returns the function that turns a value into text.
-    renderer: object = lambda: _text
+    # Called once per export; returns the function that turns the field's
+    # text into the column's. None: the text as the database sent it.
+    renderer: object = None
     personal: bool = False
     default: bool = True
 
@@ -70,8 +103,8 @@ COLUMNS = [
     Column("country", "Country code", "country"),
     Column("country_name", "Country", "country", renderer=_country_name_renderer),
     Column("postcode", "Postcode", "postcode"),
-    Column("confirmed_at", "Confirmed at (UTC)", "confirmed_at", renderer=lambda: _utc),
-    Column("created_at", "Signed at (UTC)", "created_at", renderer=lambda: _utc, default=False),
+    Column("confirmed_at", "Confirmed at (UTC)", "confirmed_at"),
+    Column("created_at", "Signed at (UTC)", "created_at", default=False),
     Column("state", "State", "state", default=False),
     Column("email", "Email address", "email", personal=True, default=False),
 ]
@@ -130,9 +163,13 @@ def signature_export_complete(*, export_id, sha256, row_count):
 
 
 def signatures_for_export(*, petition, states, columns):
-    """The rows of the export, as tuples of the columns' fields, in a fixed order."""
+    """The rows of the export, as tuples of the columns' fields as text, in a fixed order."""
     fields = list(dict.fromkeys(COLUMNS_BY_KEY[key].field for key in columns))
-    rows = Signature.objects.filter(petition=petition, state__in=states).order_by("pk").values_list(*fields)
+    rows = (
+        Signature.objects.filter(petition=petition, state__in=states)
+        .order_by("pk")
+        .values_list(*[_selected_as_text(name) for name in fields])
+    )
     return rows, fields
 
 
@@ -145,7 +182,8 @@ def csv_stream(*, export, rows, fields, columns):
     """
     chosen = [COLUMNS_BY_KEY[key] for key in columns]
     positions = [fields.index(column.field) for column in chosen]
-    renderers = [column.renderer() for column in chosen]
+    # The columns whose text is not the field's own, by their place in the row.
+    rendered = [(index, column.renderer()) for index, column in enumerate(chosen) if column.renderer]
     digest = hashlib.sha256()
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
@@ -163,9 +201,10 @@ def csv_stream(*, export, rows, fields, columns):
     # now rather than whenever the iterator is collected.
     with contextlib.closing(rows.iterator(chunk_size=CHUNK_ROWS)) as records:
         for record in records:
-            writer.writerow(
-                [cell_neutralise(render(record[position])) for render, position in zip(renderers, positions)]
-            )
+            cells = [record[position] for position in positions]
+            for index, render in rendered:
+                cells[index] = render(cells[index])
+            writer.writerow(map(cell_neutralise, cells))
             row_count += 1
             if buffer.tell() >= FLUSH_BYTES:
                 yield take()

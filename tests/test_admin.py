@@ -1,8 +1,11 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from petitions import services
-from petitions.models import Letter, Signature
+from petitions.admin import FilteredCountPaginator
+from petitions.models import ConsentWording, Letter, Signature
 from tests.conftest import sign
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +83,69 @@ class AdminTests:
         for name in ("detail", "signed", "confirmed", "count"):
             page = client.get(reverse(f"petitions:{name}", args=[petition.slug])).content.decode()
             assert "@example.org" not in page
+
+
+def signatures_bulk_add(petition, countries):
+    consent = ConsentWording.objects.filter(kind=ConsentWording.Kind.LETTER).first()
+    Signature.objects.bulk_create(
+        Signature(
+            petition=petition, first_name="Nour", last_name=f"Mansour{number}", email=f"nour{number}@example.org",
+            email_normalized=f"nour{number}@example.org", country=country, state=Signature.State.CONFIRMED,
+            letter_consent=consent,
+        )
+        for number, country in enumerate(countries)
+    )
+
+
+def signature_counts(queries):
+    return [query["sql"] for query in queries if "COUNT(" in query["sql"] and "petitions_signature" in query["sql"]]
+
+
+class SignatureListCountTests:
+    """A filtered signature list is counted only as far as the pages need: a
+    full count of a million-row table's matches took most of the page's time."""
+
+    @pytest.fixture(autouse=True)
+    def small_steps(self, monkeypatch, petition):
+        # Steps of 100 rows, two pages of 50, instead of 10,000: the same
+        # arithmetic with few rows.
+        monkeypatch.setattr(FilteredCountPaginator, "STEP", 100)
+        signatures_bulk_add(petition, ["FR"] * 260 + ["TN"] * 40)
+
+    def test_it_counts_a_filtered_list_up_to_a_limit_and_says_there_are_more(self, client, superuser):
+        client.force_login(superuser)
+        url = reverse("admin:petitions_signature_changelist")
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url, {"country": "FR"})
+        [count] = signature_counts(queries)
+        assert "LIMIT 101" in count
+        page = response.content.decode()
+        assert "more than 100 signatures" in page
+        assert len(response.context["cl"].result_list) == 50
+        # Links to the pages counted so far: 101 rows make three.
+        assert 'href="?country=FR&amp;p=3"' in page and '&amp;p=4"' not in page
+
+    def test_it_counts_further_as_staff_page_further_and_exactly_at_the_end(self, client, superuser):
+        client.force_login(superuser)
+        url = reverse("admin:petitions_signature_changelist")
+        third = client.get(url, {"country": "FR", "p": 3})
+        assert [s.last_name for s in third.context["cl"].result_list] == [f"Mansour{n}" for n in range(159, 109, -1)]
+        assert "more than 200 signatures" in third.content.decode()
+        assert 'href="?country=FR&amp;p=5"' in third.content.decode()
+        with CaptureQueriesContext(connection) as queries:
+            last = client.get(url, {"country": "FR", "p": 6})
+        assert "LIMIT 401" in signature_counts(queries)[0]
+        assert [s.last_name for s in last.context["cl"].result_list] == [f"Mansour{n}" for n in range(9, -1, -1)]
+        assert "260 signatures" in last.content.decode()
+        assert "more than" not in last.content.decode()
+
+    def test_it_counts_a_short_filtered_list_and_the_whole_list_exactly(self, client, superuser):
+        client.force_login(superuser)
+        url = reverse("admin:petitions_signature_changelist")
+        short = client.get(url, {"country": "TN"})
+        assert short.context["cl"].result_count == 40 and "40 signatures" in short.content.decode()
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        # Staff read the total of the unfiltered list: it is counted in full.
+        assert "LIMIT" not in signature_counts(queries)[0]
+        assert response.context["cl"].result_count == 300 and "300 signatures" in response.content.decode()
