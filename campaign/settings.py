@@ -187,6 +187,9 @@ CELERY_WORKER_SEND_TASK_EVENTS = False
 # The send lease must stay well above the longest an ESP call can take.
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120, minimum=1)
 LETTER_SEND_LEASE_SECONDS = env_int("LETTER_SEND_LEASE_SECONDS", 600, minimum=1)
+# Supporter email is sent by "drain" tasks (petitions.outbox); under a backlog
+# up to this many run at once, each in its own worker process.
+OUTBOX_DRAIN_SLOTS = env_int("OUTBOX_DRAIN_SLOTS", 2, minimum=1)
 OUTBOX_REPUBLISH_INTERVAL_SECONDS = env_int("OUTBOX_REPUBLISH_INTERVAL_SECONDS", 20, minimum=1)
 LETTERS_DISPATCH_INTERVAL_SECONDS = env_int("LETTERS_DISPATCH_INTERVAL_SECONDS", 15, minimum=1)
 CELERY_BEAT_SCHEDULE = {

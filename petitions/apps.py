@@ -13,6 +13,11 @@ class PetitionsConfig(AppConfig):
 
         tracking.connect(tracking_event_received, dispatch_uid="petitions.tracking")
         self._page_cache_connect()
+        from django.db.models.signals import post_save
+
+        from petitions.services import consent_wordings_forget
+
+        post_save.connect(consent_wordings_forget, sender=self.get_model("ConsentWording"), dispatch_uid="petitions.consents")
 
     def _page_cache_connect(self):
         """An edit to what the public page shows clears this process's copy at once."""

@@ -21,6 +21,7 @@ from django.utils import timezone
 from petitions import emails
 from petitions.delivery import DeliveryFailure, deliver, deliver_batch
 from petitions.models import Mailing, MailingRecipient, Outbox, Signature, Suppression
+from petitions.outbox import outbox_add, publish
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +39,8 @@ class MailingStateError(Exception):
 
 def mailing_test_send(*, mailing_id, to_email):
     """Ask for a test copy of the mailing to `to_email` (a staff member). Sent by a worker."""
-    from petitions.services import _outbox_publish
-
     with transaction.atomic():
-        entry = Outbox.objects.create(kind=Outbox.Kind.MAILING_TEST, mailing_id=mailing_id, to_email=to_email)
-        transaction.on_commit(lambda: _outbox_publish([entry.pk]))
-    return entry
+        return outbox_add(Outbox.Kind.MAILING_TEST, mailing_id=mailing_id, to_email=to_email)
 
 
 _AUDIENCE_SQL = """
@@ -95,11 +92,10 @@ def mailing_start(*, mailing_id):
 def _senders_publish(mailing_id, count):
     from kombu.exceptions import OperationalError as BrokerError
 
-    from petitions.services import _publish
     from petitions.tasks import mailing_send
 
     try:
-        _publish(mailing_send, [(mailing_id,)] * count)
+        publish(mailing_send, [(mailing_id,)] * count)
     except BrokerError as error:
         # The periodic mailings_resume picks the mailing up once the broker is back.
         logger.warning("Broker unavailable; mailing %s will be resumed by the sweep: %s", mailing_id, error)

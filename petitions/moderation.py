@@ -12,6 +12,7 @@ from petitions import abuse
 from petitions.addresses import email_canonical
 from petitions.counts import counts_reconcile
 from petitions.models import BlockedSource, Letter, ModerationDecision, Outbox, Signature
+from petitions.outbox import outbox_add
 
 
 def _decision(actor, action, reason, count, criteria=None):
@@ -50,8 +51,6 @@ def signatures_invalidate(*, signature_ids, actor, reason, criteria=None):
 def signatures_approve(*, signature_ids, actor, reason):
     """Clear the review flag. A held signature that was never emailed now gets
     its confirmation email; a confirmed one simply stays counted. Returns how many."""
-    from petitions.services import _outbox_add
-
     now = timezone.now()
     with transaction.atomic():
         flagged = list(
@@ -68,7 +67,7 @@ def signatures_approve(*, signature_ids, actor, reason):
             if signature.state == Signature.State.PENDING and not signature.outbox.filter(
                 kind=Outbox.Kind.CONFIRMATION_EMAIL
             ).exists():
-                _outbox_add(Outbox.Kind.CONFIRMATION_EMAIL, signature, now)
+                outbox_add(Outbox.Kind.CONFIRMATION_EMAIL, signature=signature, now=now)
     return len(flagged)
 
 

@@ -13,26 +13,21 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from petitions import abuse, emails
+from petitions.outbox import MAX_ATTEMPTS, OUTBOX_LEASE, outbox_add, publish
 from petitions.addresses import email_canonical, email_domain
 from petitions.delivery import DeliveryFailure, backoff, deliver
 from petitions.models import ConsentWording, Letter, Outbox, Signature, Target
 
 logger = logging.getLogger(__name__)
 
-# A task handed to the broker that has not run within this time is assumed lost
-# (Redis restarted without persistence, say) and is handed over again. Tasks
-# are idempotent, so a copy that was merely slow does no harm.
-OUTBOX_LEASE = timezone.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
 # A letter marked as sending for longer than this lost its worker mid-send and
 # is queued again; the ESP's idempotency key stops a second copy going out.
 LETTER_SEND_LEASE = timezone.timedelta(seconds=settings.LETTER_SEND_LEASE_SECONDS)
-MAX_ATTEMPTS = 12
-REPUBLISH_BATCH = 1000
 # Letters per task: one claim transaction and one task's overhead for up to
 # this many letters, each still its own ESP call under its own key.
 LETTER_BATCH = 50
@@ -51,12 +46,24 @@ def email_normalize(email):
     return email_canonical(email)
 
 
+# Every signature reads the current consent wordings, which change a few times
+# a year: each process keeps them this long (a save clears that process's copy).
+_CONSENTS_SECONDS = 10
+_consents = {"loaded_at": -1e9, "current": {}}
+
+
 def consent_wordings_current():
     """The newest wording of each kind of consent, keyed by kind."""
-    current = {}
-    for wording in ConsentWording.objects.order_by("kind", "-version"):
-        current.setdefault(wording.kind, wording)
-    return current
+    if time.monotonic() - _consents["loaded_at"] > _CONSENTS_SECONDS:
+        current = {}
+        for wording in ConsentWording.objects.order_by("kind", "-version"):
+            current.setdefault(wording.kind, wording)
+        _consents.update(current=current, loaded_at=time.monotonic())
+    return _consents["current"]
+
+
+def consent_wordings_forget(**_signal_arguments):
+    _consents["loaded_at"] = -1e9
 
 
 @dataclass(frozen=True)
@@ -117,151 +124,11 @@ def signature_create(
                 and signature.repeat_notices_sent < settings.REPEAT_NOTICE_LIMIT
             ):
                 Signature.objects.filter(pk=signature.pk).update(repeat_notices_sent=F("repeat_notices_sent") + 1)
-                _outbox_add(Outbox.Kind.ALREADY_SIGNED_EMAIL, signature, now)
+                outbox_add(Outbox.Kind.ALREADY_SIGNED_EMAIL, signature=signature, now=now)
             return SignOutcome(signature=signature, is_new=False)
         if not held_because:
-            _outbox_add(Outbox.Kind.CONFIRMATION_EMAIL, signature, now)
+            outbox_add(Outbox.Kind.CONFIRMATION_EMAIL, signature=signature, now=now)
     return SignOutcome(signature=signature, is_new=True)
-
-
-def _outbox_add(kind, signature, now):
-    # Marked as published from the start: publishing right after commit almost
-    # always works, and when it does not, the failure path clears the mark so
-    # the periodic sweep picks the entry up at once.
-    entry = Outbox.objects.create(kind=kind, signature=signature, created_at=now, next_attempt_at=now, published_at=now)
-    transaction.on_commit(lambda: _outbox_publish([entry.pk]))
-    return entry
-
-
-def _outbox_publish(outbox_ids):
-    from petitions.tasks import outbox_deliver
-
-    try:
-        _publish(outbox_deliver, [(entry_id,) for entry_id in outbox_ids])
-    except BrokerError as error:
-        logger.warning("Broker unavailable, %d outbox entries left for the sweep: %s", len(outbox_ids), error)
-        Outbox.objects.filter(pk__in=outbox_ids).update(published_at=None)
-        return False
-    return True
-
-
-def _publish(task, argument_tuples):
-    """Hand tasks to the broker over one connection; raise BrokerError on failure.
-
-    No retries here: callers either run in a request, which must not wait on a
-    broker, or in a periodic task that will simply try again.
-    """
-    from campaign.celery import app
-
-    with app.producer_or_acquire() as producer:
-        for arguments in argument_tuples:
-            task.apply_async(args=arguments, producer=producer, retry=False)
-
-
-def outbox_republish(*, now=None):
-    """Publish due outbox entries that were never published or whose lease ran out.
-
-    Returns how many were handed to the broker. Safe to run concurrently and
-    repeatedly: delivery is idempotent.
-    """
-    now = now or timezone.now()
-    due = list(
-        Outbox.objects.filter(state=Outbox.State.PENDING, next_attempt_at__lte=now)
-        .filter(Q(published_at__isnull=True) | Q(published_at__lt=now - OUTBOX_LEASE))
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:REPUBLISH_BATCH]
-    )
-    if not due:
-        return 0
-    Outbox.objects.filter(pk__in=due).update(published_at=now, publish_count=F("publish_count") + 1)
-    if not _outbox_publish(due):
-        return 0
-    return len(due)
-
-
-def _signer_email(build):
-    return lambda entry: build(entry.signature, issued_at=entry.created_at)
-
-
-# Each kind of entry, the message it sends, and whether it still should be
-# sent when its turn comes (a reminder after confirming is noise).
-_OUTBOX_BUILDERS = {
-    Outbox.Kind.CONFIRMATION_EMAIL: _signer_email(emails.confirmation_email),
-    Outbox.Kind.ALREADY_SIGNED_EMAIL: _signer_email(emails.already_signed_email),
-    Outbox.Kind.THANKS_EMAIL: _signer_email(emails.thanks_email),
-    Outbox.Kind.REMINDER_EMAIL: lambda entry: emails.reminder_email(
-        entry.signature, issued_at=entry.created_at, number=_reminder_number(entry)
-    ),
-    Outbox.Kind.MAILING_TEST: lambda entry: emails.mailing_test_email(entry.mailing, to_email=entry.to_email),
-}
-
-
-def _reminder_number(entry):
-    """Which reminder this entry is (from 1): fixed once queued, so a retry reads the same."""
-    return Outbox.objects.filter(signature=entry.signature, kind=Outbox.Kind.REMINDER_EMAIL, pk__lte=entry.pk).count()
-
-
-def _outbox_still_wanted(entry):
-    """Why an entry should no longer be sent, or None if it should."""
-    if entry.signature is None:
-        return None
-    signature = entry.signature
-    if entry.kind == Outbox.Kind.REMINDER_EMAIL and signature.state != Signature.State.PENDING:
-        return "Signature no longer pending."
-    if entry.kind != Outbox.Kind.CONFIRMATION_EMAIL and signature.state == Signature.State.INVALIDATED:
-        return "Signature invalidated."
-    from petitions.supporters import supporter_email_blocked
-
-    return supporter_email_blocked(signature.email_normalized, entry.kind)
-
-
-def outbox_deliver(*, outbox_id):
-    """Send the email an outbox entry asks for, once.
-
-    The entry is claimed by a single UPDATE, so two copies of the task cannot
-    both send; a copy arriving after success finds it done and does nothing.
-    The ESP is called outside any transaction with the entry's idempotency
-    key. Transient failures are scheduled again from the database.
-    """
-    now = timezone.now()
-    claimed = Outbox.objects.filter(
-        pk=outbox_id, state=Outbox.State.PENDING, next_attempt_at__lte=now
-    ).update(next_attempt_at=now + OUTBOX_LEASE, attempts=F("attempts") + 1)
-    if not claimed:
-        return None
-    entry = Outbox.objects.select_related("signature__petition", "mailing__petition").get(pk=outbox_id)
-    unwanted = _outbox_still_wanted(entry)
-    if unwanted:
-        Outbox.objects.filter(pk=entry.pk).update(state=Outbox.State.SKIPPED, done_at=now, last_error=unwanted)
-        return None
-    message = _OUTBOX_BUILDERS[entry.kind](entry)
-    try:
-        message_id = deliver(message, idempotency_key=entry.idempotency_key)
-    except DeliveryFailure as failure:
-        _outbox_failure_record(entry, failure)
-        return None
-    except Exception as error:
-        # As for letters: an error we do not know fails visibly, not silently for ever.
-        _outbox_failure_record(entry, DeliveryFailure(f"Unexpected error: {error!r}"[:500], transient=False))
-        raise
-    Outbox.objects.filter(pk=entry.pk).update(
-        state=Outbox.State.DONE, done_at=timezone.now(), esp_message_id=message_id, last_error=""
-    )
-    return message_id
-
-
-def _outbox_failure_record(entry, failure):
-    now = timezone.now()
-    if failure.transient and entry.attempts < MAX_ATTEMPTS:
-        Outbox.objects.filter(pk=entry.pk).update(
-            next_attempt_at=now + backoff(entry.attempts, failure.retry_after),
-            published_at=None,
-            last_error=failure.reason,
-        )
-        logger.info("Outbox %s: transient failure, retrying later: %s", entry.pk, failure.reason)
-    else:
-        Outbox.objects.filter(pk=entry.pk).update(state=Outbox.State.FAILED, done_at=now, last_error=failure.reason)
-        logger.warning("Outbox %s failed for good: %s", entry.pk, failure.reason)
 
 
 class ConfirmResult:
@@ -299,7 +166,7 @@ def signature_confirm(*, public_id):
         letters = Letter.objects.bulk_create(_letters_for(signature, now))
         letter_ids = [letter.pk for letter in letters]
         transaction.on_commit(lambda: _letters_publish(letter_ids))
-        _outbox_add(Outbox.Kind.THANKS_EMAIL, signature, now)
+        outbox_add(Outbox.Kind.THANKS_EMAIL, signature=signature, now=now)
     return ConfirmResult.CONFIRMED, signature
 
 
@@ -333,7 +200,7 @@ def _letters_publish(letter_ids):
         return
     batches = [letter_ids[start:start + LETTER_BATCH] for start in range(0, len(letter_ids), LETTER_BATCH)]
     try:
-        _publish(letters_send, [(batch,) for batch in batches])
+        publish(letters_send, [(batch,) for batch in batches])
     except BrokerError as error:
         logger.warning("Broker unavailable, %d letters left for the dispatcher: %s", len(letter_ids), error)
         Letter.objects.filter(pk__in=letter_ids).update(enqueued_at=None)

@@ -14,6 +14,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from petitions.models import EspEvent, MailingRecipient, Outbox, Signature, Suppression, Target
+from petitions.outbox import outbox_add
 
 logger = logging.getLogger(__name__)
 REMINDER_BATCH = 1000
@@ -71,8 +72,6 @@ def reminders_queue(*, now=None):
     a closed petition. Counting the reminder and asking for it happen in one
     transaction, so a reminder is asked for once. Returns how many.
     """
-    from petitions.services import _outbox_add
-
     now = now or timezone.now()
     suppressed = Suppression.objects.filter(email_normalized=OuterRef("email_normalized"))
     queued = 0
@@ -91,7 +90,7 @@ def reminders_queue(*, now=None):
             )
             Signature.objects.filter(pk__in=[s.pk for s in due], reminders_sent=index).update(reminders_sent=index + 1)
             for signature in due:
-                _outbox_add(Outbox.Kind.REMINDER_EMAIL, signature, now)
+                outbox_add(Outbox.Kind.REMINDER_EMAIL, signature=signature, now=now)
             queued += len(due)
     return queued
 

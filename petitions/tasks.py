@@ -6,17 +6,23 @@ late acknowledgement a task whose worker died is run again.
 
 from celery import shared_task
 
-from petitions import counts, mailings, privacy, services, supporters
+from petitions import counts, mailings, outbox, privacy, services, supporters
 
 
 @shared_task
+def outbox_drain(slot=0):
+    return outbox.outbox_drain(slot=slot)
+
+
+# Messages queued before the outbox was drained in batches still name this task.
+@shared_task
 def outbox_deliver(outbox_id):
-    return services.outbox_deliver(outbox_id=outbox_id)
+    return outbox.outbox_deliver(outbox_id=outbox_id)
 
 
 @shared_task
 def outbox_republish():
-    return services.outbox_republish()
+    return outbox.outbox_republish()
 
 
 @shared_task

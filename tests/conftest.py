@@ -15,7 +15,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from petitions.roles import roles_ensure
-from petitions.services import petition_seed_load
+from petitions.services import consent_wordings_forget, petition_seed_load
 from petitions.views import page_cache_clear
 
 SIGNER = {
@@ -33,6 +33,7 @@ def _clean_redis():
     """Each test starts with an empty test Redis: no stale tasks, no cached counts."""
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
     page_cache_clear()
+    consent_wordings_forget()
     yield
 
 

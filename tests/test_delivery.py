@@ -2,12 +2,13 @@
 sent through anymail's real Resend backend to the fake ESP on 127.0.0.1."""
 
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from petitions import abuse, moderation, services
+from petitions import abuse, moderation, outbox, services
 from petitions.models import Letter, Outbox, RateLimit, Signature, Target
 from tests.conftest import sign
 
@@ -29,7 +30,7 @@ def confirmed(pending):
 
 def deliver_outbox():
     for entry_id in Outbox.objects.filter(state=Outbox.State.PENDING).order_by("pk").values_list("pk", flat=True):
-        services.outbox_deliver(outbox_id=entry_id)
+        outbox.outbox_deliver(outbox_id=entry_id)
 
 
 def send_letters():
@@ -39,8 +40,8 @@ def send_letters():
 class OutboxDeliveryTests:
     def test_it_sends_the_confirmation_email_once_even_when_asked_twice(self, fake_esp, pending):
         entry = Outbox.objects.get()
-        assert services.outbox_deliver(outbox_id=entry.pk)
-        assert services.outbox_deliver(outbox_id=entry.pk) is None
+        assert outbox.outbox_deliver(outbox_id=entry.pk)
+        assert outbox.outbox_deliver(outbox_id=entry.pk) is None
         [message] = fake_esp.messages
         assert message["to"] == ["amira.haddad@example.org"]
         assert message["subject"] == "Please confirm your signature: Demand Libya stop the detention and sale of migrants"
@@ -66,17 +67,17 @@ class OutboxDeliveryTests:
     def test_a_transient_esp_error_is_retried_later_with_back_off(self, fake_esp, pending):
         entry = Outbox.objects.get()
         fake_esp.fail_next(1, status=503)
-        assert services.outbox_deliver(outbox_id=entry.pk) is None
+        assert outbox.outbox_deliver(outbox_id=entry.pk) is None
         entry.refresh_from_db()
         assert entry.state == Outbox.State.PENDING and "503" in entry.last_error
         assert entry.published_at is None
         assert entry.next_attempt_at > timezone.now() + timedelta(seconds=20)
         # Not due yet: a stray copy of the task does nothing.
-        assert services.outbox_deliver(outbox_id=entry.pk) is None
-        assert services.outbox_republish() == 0
+        assert outbox.outbox_deliver(outbox_id=entry.pk) is None
+        assert outbox.outbox_republish() == 0
         later = timezone.now() + timedelta(minutes=2)
         Outbox.objects.filter(pk=entry.pk).update(next_attempt_at=timezone.now())
-        assert services.outbox_deliver(outbox_id=entry.pk)
+        assert outbox.outbox_deliver(outbox_id=entry.pk)
         assert len(fake_esp.messages) == 1
         assert later  # the schedule, not a sleep, decides when it goes
 
@@ -86,17 +87,17 @@ class OutboxDeliveryTests:
         entry = Outbox.objects.get()
         fake_esp.delay_next(1, 1.5)
         settings.ANYMAIL = settings.ANYMAIL | {"REQUESTS_TIMEOUT": 0.5}
-        assert services.outbox_deliver(outbox_id=entry.pk) is None
+        assert outbox.outbox_deliver(outbox_id=entry.pk) is None
         fake_esp.wait_for(1)
         Outbox.objects.filter(pk=entry.pk).update(next_attempt_at=timezone.now())
         time.sleep(1.2)  # let the first request finish on the ESP's side
-        assert services.outbox_deliver(outbox_id=entry.pk)
+        assert outbox.outbox_deliver(outbox_id=entry.pk)
         assert len(fake_esp.messages) == 1 and fake_esp.duplicates_suppressed == 1
         assert Outbox.objects.get().state == Outbox.State.DONE
 
     def test_a_changed_retry_refused_by_the_esp_fails_for_staff_to_see(self, fake_esp, pending):
         fake_esp.fail_next(1, status=409, body='{"statusCode":409,"name":"invalid_idempotent_request","message":"Same key, different body."}')
-        services.outbox_deliver(outbox_id=Outbox.objects.get().pk)
+        outbox.outbox_deliver(outbox_id=Outbox.objects.get().pk)
         entry = Outbox.objects.get()
         assert entry.state == Outbox.State.FAILED and "Same key, different body." in entry.last_error
 
@@ -109,13 +110,13 @@ class OutboxDeliveryTests:
     def test_a_rate_limit_is_honoured(self, fake_esp, pending):
         entry = Outbox.objects.get()
         fake_esp.fail_next(1, status=429, retry_after=600)
-        services.outbox_deliver(outbox_id=entry.pk)
+        outbox.outbox_deliver(outbox_id=entry.pk)
         entry.refresh_from_db()
         assert entry.next_attempt_at > timezone.now() + timedelta(seconds=590)
 
     def test_a_permanent_refusal_is_recorded_with_its_reason(self, fake_esp, pending):
         fake_esp.reject_address("amira.haddad@example.org", status=422, message="The address is suppressed.")
-        services.outbox_deliver(outbox_id=Outbox.objects.get().pk)
+        outbox.outbox_deliver(outbox_id=Outbox.objects.get().pk)
         entry = Outbox.objects.get()
         assert entry.state == Outbox.State.FAILED
         assert "422" in entry.last_error and "suppressed" in entry.last_error
@@ -123,12 +124,76 @@ class OutboxDeliveryTests:
     def test_the_sweep_republishes_what_was_never_published_or_got_lost(self, pending):
         entry = Outbox.objects.get()
         Outbox.objects.filter(pk=entry.pk).update(published_at=None)
-        assert services.outbox_republish() == 1
-        assert services.outbox_republish() == 0  # published again just now: within its lease
+        assert outbox.outbox_republish() == 1
+        assert outbox.outbox_republish() == 0  # published again just now: within its lease
         Outbox.objects.filter(pk=entry.pk).update(published_at=timezone.now() - services.OUTBOX_LEASE * 2)
-        assert services.outbox_republish() == 1
+        assert outbox.outbox_republish() == 1
         entry.refresh_from_db()
         assert entry.publish_count == 2
+
+
+@contextmanager
+def publishes():
+    """The tasks handed to the broker meanwhile, as (task name, arguments)."""
+    from celery.signals import before_task_publish
+
+    published = []
+
+    def record(sender=None, body=None, **kwargs):
+        published.append((sender.rsplit(".", 1)[-1], tuple(body[0])))
+
+    before_task_publish.connect(record, weak=False)
+    try:
+        yield published
+    finally:
+        before_task_publish.disconnect(record)
+
+
+class OutboxDrainTests:
+    def _three_signers(self, client, petition, signer):
+        for number in range(3):
+            sign(client, petition, signer | {"email": f"signer{number}@example.org"})
+
+    def test_signing_wakes_one_drain_however_many_sign_until_it_has_finished(
+        self, client, petition, signer, fake_esp, django_capture_on_commit_callbacks
+    ):
+        with publishes() as published, django_capture_on_commit_callbacks(execute=True):
+            self._three_signers(client, petition, signer)
+        assert published == [("outbox_drain", (0,))]
+        assert outbox.outbox_drain(slot=0) == 3
+        assert sorted(message["idempotency_key"] for message in fake_esp.messages) == sorted(
+            f"outbox-{pk}" for pk in Outbox.objects.values_list("pk", flat=True)
+        )
+        assert set(Outbox.objects.values_list("state", flat=True)) == {Outbox.State.DONE}
+        # The drain freed its slot: the next signer wakes a new one.
+        with publishes() as published, django_capture_on_commit_callbacks(execute=True):
+            sign(client, petition, signer | {"email": "late@example.org"})
+        assert published == [("outbox_drain", (0,))]
+
+    def test_a_drain_with_a_full_batch_wakes_a_second_one(self, client, petition, signer, fake_esp, monkeypatch):
+        monkeypatch.setattr(outbox, "DRAIN_BATCH", 2)
+        self._three_signers(client, petition, signer)
+        with publishes() as published:
+            assert outbox.outbox_drain(slot=0) == 3
+        assert published == [("outbox_drain", (1,))]
+        assert outbox.outbox_drain(slot=1) == 0
+
+    def test_a_transient_failure_stops_the_drain_and_leaves_the_rest_to_the_sweep(
+        self, client, petition, signer, fake_esp
+    ):
+        self._three_signers(client, petition, signer)
+        fake_esp.fail_next(1, status=503)
+        assert outbox.outbox_drain(slot=0) == 1
+        assert fake_esp.request_count == 1
+        first, *rest = Outbox.objects.order_by("pk")
+        assert first.attempts == 1 and "503" in first.last_error
+        assert first.next_attempt_at > timezone.now() + timedelta(seconds=25)
+        assert [(entry.attempts, entry.published_at) for entry in rest] == [(0, None)] * 2
+        assert outbox.outbox_republish() == 2  # the sweep wakes a drain for them
+        assert outbox.outbox_drain(slot=0) == 2  # the first waits for its back-off
+        Outbox.objects.update(next_attempt_at=timezone.now())
+        assert outbox.outbox_drain(slot=0) == 1
+        assert len(fake_esp.messages) == 3
 
 
 class LetterTests:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from petitions import services
+from petitions import outbox, services
 from petitions.models import Letter, Outbox, Signature
 from petitions.services import petition_seed_load
 from tests.conftest import sign
@@ -47,7 +47,7 @@ class EndToEndTests:
         Letter.objects.update(enqueued_at=None)
         services.letters_dispatch()
         Outbox.objects.update(published_at=None)
-        services.outbox_republish()
+        outbox.outbox_republish()
         for letter_id in Letter.objects.values_list("pk", flat=True):
             services._letters_publish([letter_id])
         time.sleep(3)

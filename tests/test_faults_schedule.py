@@ -19,7 +19,7 @@ from celery.signals import before_task_publish
 from django.conf import settings
 from django.utils import timezone
 
-from petitions import services
+from petitions import outbox, services
 from petitions.models import Letter, Outbox, Signature
 from tests.conftest import sign
 from tests.support.fault_report import fault_report  # noqa: F401
@@ -79,11 +79,11 @@ class TaskScheduleTests:
             entry = Outbox.objects.get()
             # An ESP asking us to come back in two hours: the wait goes in the database.
             fake_esp.fail_next(1, 429, retry_after=2 * 3600)
-            services.outbox_deliver(outbox_id=entry.pk)
+            outbox.outbox_deliver(outbox_id=entry.pk)
             entry.refresh_from_db()
             assert entry.next_attempt_at > timezone.now() + timedelta(minutes=59)
             later = timezone.now() + timedelta(hours=2)
-            assert services.outbox_republish(now=later) == 1
+            assert outbox.outbox_republish(now=later) == 1
 
             with django_capture_on_commit_callbacks(execute=True):
                 services.signature_confirm(public_id=Signature.objects.get().public_id)
@@ -112,5 +112,5 @@ class TaskScheduleTests:
             with_eta_or_countdown=len(scheduled),
             visibility_timeout=f"{settings.CELERY_BROKER_VISIBILITY_TIMEOUT}s",
         )
-        assert tasks == {"petitions.tasks.outbox_deliver", "petitions.tasks.letters_send"}
+        assert tasks == {"petitions.tasks.outbox_drain", "petitions.tasks.letters_send"}
         assert scheduled == []

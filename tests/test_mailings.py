@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from petitions import mailings, services, supporters
+from petitions import mailings, outbox, services, supporters
 from petitions.models import ConsentWording, Mailing, MailingRecipient, Outbox, Signature, Suppression
 
 pytestmark = pytest.mark.django_db
@@ -193,7 +193,7 @@ class MailingAdminTests:
 
     def test_the_test_copy_goes_to_the_staff_member_and_is_marked(self, staff_client, fake_esp, mailing, campaigner):
         staff_client.post(reverse("admin:petitions_mailing_test", args=[mailing.pk]))
-        services.outbox_deliver(outbox_id=Outbox.objects.get().pk)
+        outbox.outbox_deliver(outbox_id=Outbox.objects.get().pk)
         [message] = fake_esp.messages
         assert message["to"] == [campaigner.email] and message["subject"] == "[Test] News: the centres"
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from petitions import counts, mailings, privacy, services, supporters
+from petitions import counts, mailings, outbox, privacy, services, supporters
 from petitions.models import Erasure, Mailing, Outbox, Petition, Signature
 from tests.conftest import sign
 
@@ -36,7 +36,7 @@ def active_signer(client, petition, signer, fake_esp, campaigner):
                                       "comment": "For my cousin"})
     signature = Signature.objects.get()
     for entry in Outbox.objects.all():
-        services.outbox_deliver(outbox_id=entry.pk)
+        outbox.outbox_deliver(outbox_id=entry.pk)
     services.signature_confirm(public_id=signature.public_id)
     first_letter = signature.letters.order_by("pk").first()
     services.letter_send(letter_id=first_letter.pk)  # one sent, one still queued

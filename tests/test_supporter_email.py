@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from petitions import emails, services, supporters, moderation
+from petitions import emails, moderation, outbox, services, supporters
 from petitions.models import Outbox, Signature, Suppression
 from petitions.tokens import unsubscribe_token_make
 from tests.conftest import sign
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def deliver_outbox():
     for entry_id in Outbox.objects.filter(state=Outbox.State.PENDING).order_by("pk").values_list("pk", flat=True):
-        services.outbox_deliver(outbox_id=entry_id)
+        outbox.outbox_deliver(outbox_id=entry_id)
 
 
 @pytest.fixture

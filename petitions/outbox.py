@@ -1,0 +1,286 @@
+"""Supporter email asked for in a transaction and sent after it commits.
+
+An entry is written in the same transaction as the change that asks for it
+(a signature, a confirmation, a reminder), so a broker outage delays the
+email but never loses it. After commit the writer wakes a *drain*: a task
+that claims due entries in batches and sends each in its own ESP call under
+its own idempotency key, until none is left.
+
+Waking is cheap, because signing does it on every signature: one Redis
+SET NX of the drain's slot key, and a task only when no drain already holds
+the slot. A drain frees its slot only after finding nothing to send, then
+looks once more, so an entry committed at any moment is either seen by the
+running drain or wakes a new one. A drain that finds a full batch wakes a
+second slot, for a second worker. If Redis or the broker is down, the
+entries are marked unpublished and the periodic sweep (outbox_republish)
+wakes a drain once it can; the sweep also wakes one for entries whose lease
+ran out (a drain that died).
+"""
+
+import logging
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
+
+from petitions import emails
+from petitions.delivery import DeliveryFailure, backoff, deliver
+from petitions.models import Outbox, Signature
+
+logger = logging.getLogger(__name__)
+
+# A task handed to the broker that has not run within this time is assumed lost
+# (Redis restarted without persistence, say) and is handed over again. Tasks
+# are idempotent, so a copy that was merely slow does no harm.
+OUTBOX_LEASE = timezone.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+MAX_ATTEMPTS = 12
+REPUBLISH_BATCH = 1000
+# Entries claimed at once by a drain.
+DRAIN_BATCH = 50
+# After this long a drain hands its slot to a fresh task, so one task never
+# holds a worker process for ever under a steady stream of signatures.
+DRAIN_TURN_SECONDS = 30
+# A slot key outlives its drain by at most this long if the drain dies.
+DRAIN_SLOT_SECONDS = 60
+# What became of a claimed entry.
+SENT, SKIPPED, TRANSIENT, FAILED = "sent", "skipped", "transient", "failed"
+
+
+def publish(task, argument_tuples):
+    """Hand tasks to the broker over one connection; raise BrokerError on failure.
+
+    No retries here: callers either run in a request, which must not wait on a
+    broker, or in a periodic task that will simply try again.
+    """
+    from campaign.celery import app
+
+    with app.producer_or_acquire() as producer:
+        for arguments in argument_tuples:
+            task.apply_async(args=arguments, producer=producer, retry=False)
+
+
+def outbox_add(kind, *, now=None, **fields):
+    """Record an email to send once the current transaction commits; return the entry."""
+    now = now or timezone.now()
+    # Marked as published from the start: waking a drain right after commit
+    # almost always works, and when it does not, the failure path clears the
+    # mark so the periodic sweep picks the entry up at once.
+    entry = Outbox.objects.create(kind=kind, created_at=now, next_attempt_at=now, published_at=now, **fields)
+    transaction.on_commit(lambda: drain_wake([entry.pk]))
+    return entry
+
+
+def _slot_key(slot):
+    return f"outbox:drain-slot:{slot}"
+
+
+def drain_wake(outbox_ids, *, slot=0):
+    """Make sure a drain runs for slot `slot`; True if one runs or was started."""
+    from petitions.tasks import outbox_drain
+
+    try:
+        if not cache.add(_slot_key(slot), 1, DRAIN_SLOT_SECONDS):
+            return True  # a drain holds the slot and will see these entries
+        publish(outbox_drain, [(slot,)])
+    except (RedisError, BrokerError) as error:
+        logger.warning("Broker unavailable, %d outbox entries left for the sweep: %s", len(outbox_ids), error)
+        _slot_free(slot)
+        Outbox.objects.filter(pk__in=outbox_ids).update(published_at=None)
+        return False
+    return True
+
+
+def _slot_free(slot):
+    try:
+        cache.delete(_slot_key(slot))
+    except RedisError:
+        pass  # it expires by itself
+
+
+def outbox_drain(*, slot=0):
+    """Send due entries until none is left (or DRAIN_TURN_SECONDS pass); return how many were handled."""
+    from petitions.tasks import outbox_drain as drain_task
+
+    started, handled = time.monotonic(), 0
+    while True:
+        batch = _claim(DRAIN_BATCH)
+        if not batch:
+            # Free the slot first, then look once more: whatever commits after
+            # this look wakes a new drain.
+            _slot_free(slot)
+            batch = _claim(DRAIN_BATCH)
+            if not batch:
+                return handled
+        if len(batch) == DRAIN_BATCH and slot + 1 < settings.OUTBOX_DRAIN_SLOTS:
+            drain_wake([], slot=slot + 1)  # a backlog: a second worker helps
+        for position, entry in enumerate(batch):
+            handled += 1
+            if _deliver(entry) == TRANSIENT:
+                # The ESP is struggling: this drain stops, and the rest of the
+                # batch waits for the sweep (or the next signer) to wake one.
+                _release(batch[position + 1:])
+                _slot_free(slot)
+                return handled
+        if time.monotonic() - started > DRAIN_TURN_SECONDS:
+            try:
+                cache.touch(_slot_key(slot), DRAIN_SLOT_SECONDS)
+                publish(drain_task, [(slot,)])
+            except (RedisError, BrokerError):
+                _slot_free(slot)  # the sweep wakes a drain for what is left
+            return handled
+
+
+def _claim(limit):
+    """Claim up to `limit` due entries for this process (skipping ones another holds)."""
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = list(
+            Outbox.objects.select_for_update(skip_locked=True)
+            .filter(state=Outbox.State.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if claimed:
+            Outbox.objects.filter(pk__in=claimed).update(next_attempt_at=now + OUTBOX_LEASE, attempts=F("attempts") + 1)
+    return list(
+        Outbox.objects.select_related("signature__petition", "mailing__petition").filter(pk__in=claimed).order_by("pk")
+    )
+
+
+def _release(entries):
+    """Give claimed entries back unsent, due at once and unpublished (for the
+    sweep), their attempt uncounted."""
+    if entries:
+        Outbox.objects.filter(pk__in=[entry.pk for entry in entries], state=Outbox.State.PENDING).update(
+            next_attempt_at=timezone.now(), published_at=None, attempts=F("attempts") - 1
+        )
+
+
+def outbox_republish(*, now=None):
+    """Wake a drain for due entries that were never published or whose lease ran out.
+
+    Returns how many entries that covers. Safe to run concurrently and
+    repeatedly: a drain claims each entry once.
+    """
+    from petitions.tasks import outbox_drain
+
+    now = now or timezone.now()
+    due = list(
+        Outbox.objects.filter(state=Outbox.State.PENDING, next_attempt_at__lte=now)
+        .filter(Q(published_at__isnull=True) | Q(published_at__lt=now - OUTBOX_LEASE))
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:REPUBLISH_BATCH]
+    )
+    if not due:
+        return 0
+    Outbox.objects.filter(pk__in=due).update(published_at=now, publish_count=F("publish_count") + 1)
+    try:
+        # Not through the slot: a drain that died may have left its key behind.
+        publish(outbox_drain, [(0,)])
+    except BrokerError as error:
+        logger.warning("Broker unavailable, %d outbox entries left for the next sweep: %s", len(due), error)
+        Outbox.objects.filter(pk__in=due).update(published_at=None)
+        return 0
+    return len(due)
+
+
+def _signer_email(build):
+    return lambda entry: build(entry.signature, issued_at=entry.created_at)
+
+
+# Each kind of entry, the message it sends, and whether it still should be
+# sent when its turn comes (a reminder after confirming is noise).
+_BUILDERS = {
+    Outbox.Kind.CONFIRMATION_EMAIL: _signer_email(emails.confirmation_email),
+    Outbox.Kind.ALREADY_SIGNED_EMAIL: _signer_email(emails.already_signed_email),
+    Outbox.Kind.THANKS_EMAIL: _signer_email(emails.thanks_email),
+    Outbox.Kind.REMINDER_EMAIL: lambda entry: emails.reminder_email(
+        entry.signature, issued_at=entry.created_at, number=_reminder_number(entry)
+    ),
+    Outbox.Kind.MAILING_TEST: lambda entry: emails.mailing_test_email(entry.mailing, to_email=entry.to_email),
+}
+
+
+def _reminder_number(entry):
+    """Which reminder this entry is (from 1): fixed once queued, so a retry reads the same."""
+    return Outbox.objects.filter(signature=entry.signature, kind=Outbox.Kind.REMINDER_EMAIL, pk__lte=entry.pk).count()
+
+
+def _still_wanted(entry):
+    """Why an entry should no longer be sent, or None if it should."""
+    if entry.signature is None:
+        return None
+    signature = entry.signature
+    if entry.kind == Outbox.Kind.REMINDER_EMAIL and signature.state != Signature.State.PENDING:
+        return "Signature no longer pending."
+    if entry.kind != Outbox.Kind.CONFIRMATION_EMAIL and signature.state == Signature.State.INVALIDATED:
+        return "Signature invalidated."
+    from petitions.supporters import supporter_email_blocked
+
+    return supporter_email_blocked(signature.email_normalized, entry.kind)
+
+
+def outbox_deliver(*, outbox_id):
+    """Send the email one outbox entry asks for, once; return the ESP's message id or None.
+
+    The entry is claimed by a single UPDATE, so two copies of the task cannot
+    both send; a copy arriving after success finds it done and does nothing.
+    """
+    now = timezone.now()
+    claimed = Outbox.objects.filter(
+        pk=outbox_id, state=Outbox.State.PENDING, next_attempt_at__lte=now
+    ).update(next_attempt_at=now + OUTBOX_LEASE, attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    entry = Outbox.objects.select_related("signature__petition", "mailing__petition").get(pk=outbox_id)
+    sent = []
+    _deliver(entry, sent_ids=sent)
+    return sent[0] if sent else None
+
+
+def _deliver(entry, *, sent_ids=None):
+    """Send a claimed entry outside any transaction, with its idempotency key.
+
+    Returns SENT, SKIPPED (no longer wanted), TRANSIENT (scheduled again from
+    the database, with back-off) or FAILED. The ESP's message id is appended
+    to `sent_ids` when given.
+    """
+    unwanted = _still_wanted(entry)
+    if unwanted:
+        Outbox.objects.filter(pk=entry.pk).update(state=Outbox.State.SKIPPED, done_at=timezone.now(), last_error=unwanted)
+        return SKIPPED
+    message = _BUILDERS[entry.kind](entry)
+    try:
+        message_id = deliver(message, idempotency_key=entry.idempotency_key)
+    except DeliveryFailure as failure:
+        return _failure_record(entry, failure)
+    except Exception as error:
+        # As for letters: an error we do not know fails visibly, not silently for ever.
+        _failure_record(entry, DeliveryFailure(f"Unexpected error: {error!r}"[:500], transient=False))
+        raise
+    Outbox.objects.filter(pk=entry.pk).update(
+        state=Outbox.State.DONE, done_at=timezone.now(), esp_message_id=message_id, last_error=""
+    )
+    if sent_ids is not None:
+        sent_ids.append(message_id)
+    return SENT
+
+
+def _failure_record(entry, failure):
+    now = timezone.now()
+    if failure.transient and entry.attempts < MAX_ATTEMPTS:
+        Outbox.objects.filter(pk=entry.pk).update(
+            next_attempt_at=now + backoff(entry.attempts, failure.retry_after),
+            published_at=None,
+            last_error=failure.reason,
+        )
+        logger.info("Outbox %s: transient failure, retrying later: %s", entry.pk, failure.reason)
+        return TRANSIENT
+    Outbox.objects.filter(pk=entry.pk).update(state=Outbox.State.FAILED, done_at=now, last_error=failure.reason)
+    logger.warning("Outbox %s failed for good: %s", entry.pk, failure.reason)
+    return FAILED
