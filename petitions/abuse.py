@@ -16,6 +16,7 @@ import ipaddress
 import time
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -100,6 +101,7 @@ def hold_reason(*, email, ip, hashed_ip, now=None):
     if reason:
         return reason
     domain = email_domain(email)
+    windows = []
     for limit in limits:
         if limit.scope == RateLimit.Scope.EMAIL_DOMAIN and domain in LARGE_PROVIDERS:
             # Millions share these domains: in a real surge of signers they
@@ -113,9 +115,26 @@ def hold_reason(*, email, ip, hashed_ip, now=None):
             recent = Signature.objects.filter(ip_hash=hashed_ip, created_at__gt=since)
         else:
             recent = Signature.objects.filter(email_domain=domain, created_at__gt=since)
-        if recent[: limit.max_signatures].count() >= limit.max_signatures:
+        windows.append((limit, recent))
+    for limit, count in zip([limit for limit, _ in windows], _counts_capped(windows)):
+        if count >= limit.max_signatures:
             return f"over limit: {limit.name}"
     return ""
+
+
+def _counts_capped(windows):
+    """For each (limit, queryset), how many rows it has, counting no further
+    than the limit (whether it is reached is all that matters); one query."""
+    if not windows:
+        return []
+    parts, params = [], []
+    for number, (limit, recent) in enumerate(windows):
+        sql, part_params = recent.values("pk")[: limit.max_signatures].query.sql_with_params()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS window_{number})")
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        return list(cursor.fetchone())
 
 
 LARGE_PROVIDERS = {
