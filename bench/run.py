@@ -308,6 +308,11 @@ class Bench:
             print(f"  {result['name']}: {result['rate']:,.0f}/s, p50 {result['p50_ms']:.1f} ms, "
                   f"p99 {result['p99_ms']:.1f} ms, errors {result['errors']}, "
                   f"web CPU {result['cpu_ms_per_request'].get('gunicorn', 0):.2f} ms/request")
+        baseline = merged[0]
+        if baseline["errors"]:
+            # An error answer is cheap, so a baseline made of them is no baseline.
+            self.run.failures.append(f"{baseline['name']}: {baseline['errors']:,} of {baseline['requests']:,} answers "
+                                     "were errors (status >= 400 or socket): its rate is not a baseline")
         return merged
 
     def _merge(self, name, slices):
@@ -401,7 +406,7 @@ class Bench:
         # Each slice starts with the confirmation emails of the one before sent,
         # so the baseline never runs beside a busy worker.
         base, sign = self.wrk_pair([
-            ("trivial-post-sign", "/", "form.lua", sign_env | {"BENCH_PATH": "/_bench/trivial/", "BENCH_TAG": tag + "t"}),
+            ("trivial-post-sign", "/", "form.lua", sign_env | {"BENCH_PATH": "/_bench/trivial-form/", "BENCH_TAG": tag + "t"}),
             ("sign-post", "/", "form.lua", sign_env | {"BENCH_PATH": f"/p/{SLUG}/sign/"}),
         ], settle=self._settle_quick)
         drained = self.queue_wait_empty(self.profile.drain_timeout)
@@ -501,7 +506,8 @@ class Bench:
         tokens = [confirmation_token_make(signature, now) for signature in pending]
         token_file = self.scratch / "tokens.txt"
         token_file.write_text("\n".join(tokens) + "\n")
-        confirm_env = {"BENCH_MODE": "confirm", "BENCH_CSRF_POOL": str(self.csrf_pool), "BENCH_TOKENS": str(token_file)}
+        confirm_env = {"BENCH_MODE": "confirm", "BENCH_CSRF_POOL": str(self.csrf_pool), "BENCH_TOKENS": str(token_file),
+                       "BENCH_ORIGIN": self.base_url}
         confirmed_before = Signature.objects.filter(state=Signature.State.CONFIRMED).count()
         base, confirm = self.wrk_pair([
             ("trivial-post-confirm", "/", "form.lua", confirm_env | {"BENCH_MODE": "trivial-confirm", "BENCH_PATH": "/_bench/trivial/"}),

@@ -108,30 +108,36 @@ def hold_reason(*, email, ip, hashed_ip, now=None):
             # would pass any per-domain limit and be held silently. The IP
             # limits still apply to them.
             continue
-        since = now - timezone.timedelta(seconds=limit.window_seconds)
-        if limit.scope == RateLimit.Scope.IP:
-            if not hashed_ip:
-                continue
-            recent = Signature.objects.filter(ip_hash=hashed_ip, created_at__gt=since)
-        else:
-            recent = Signature.objects.filter(email_domain=domain, created_at__gt=since)
-        windows.append((limit, recent))
-    for limit, count in zip([limit for limit, _ in windows], _counts_capped(windows)):
+        if limit.scope == RateLimit.Scope.IP and not hashed_ip:
+            continue
+        value = hashed_ip if limit.scope == RateLimit.Scope.IP else domain
+        windows.append((limit, value, now - timezone.timedelta(seconds=limit.window_seconds)))
+    for (limit, _value, _since), count in zip(windows, _counts_capped(windows)):
         if count >= limit.max_signatures:
             return f"over limit: {limit.name}"
     return ""
 
 
+# Column each scope counts by; both have an index on (column, created_at).
+_SCOPE_COLUMNS = {RateLimit.Scope.IP: "ip_hash", RateLimit.Scope.EMAIL_DOMAIN: "email_domain"}
+
+
 def _counts_capped(windows):
-    """For each (limit, queryset), how many rows it has, counting no further
-    than the limit (whether it is reached is all that matters); one query."""
+    """For each (limit, value, since), the signatures with that value since
+    then, counted no further than the limit (whether it is reached is all that
+    matters), in one query. Written as SQL: building the same querysets with
+    the ORM took a third of a signature's CPU in the web process."""
     if not windows:
         return []
+    table = connection.ops.quote_name(Signature._meta.db_table)
     parts, params = [], []
-    for number, (limit, recent) in enumerate(windows):
-        sql, part_params = recent.values("pk")[: limit.max_signatures].query.sql_with_params()
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS window_{number})")
-        params.extend(part_params)
+    for number, (limit, value, since) in enumerate(windows):
+        column = connection.ops.quote_name(_SCOPE_COLUMNS[limit.scope])
+        parts.append(
+            f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {column} = %s AND created_at > %s LIMIT %s)"
+            f" AS window_{number})"
+        )
+        params += [value, connection.ops.adapt_datetimefield_value(since), limit.max_signatures]
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(parts)}", params)
         return list(cursor.fetchone())

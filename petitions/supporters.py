@@ -26,7 +26,11 @@ _UNSOLICITED = {Outbox.Kind.REMINDER_EMAIL}
 
 def supporter_email_blocked(email_normalized, kind=None):
     """Why this address must not get an email of `kind` (None: a mailing), or None."""
-    suppression = Suppression.objects.filter(email_normalized=email_normalized).first()
+    return suppression_blocks(Suppression.objects.filter(email_normalized=email_normalized).first(), kind)
+
+
+def suppression_blocks(suppression, kind=None):
+    """Why an address with this suppression (or None) must not get an email of `kind`, or None."""
     if suppression is None:
         return None
     if suppression.reason == Suppression.Reason.UNSUBSCRIBED and kind is not None and kind not in _UNSOLICITED:

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from petitions import abuse, moderation, outbox, services
-from petitions.models import Letter, Outbox, RateLimit, Signature, Target
+from petitions.models import Letter, Outbox, RateLimit, Signature, Suppression, Target
 from tests.conftest import sign
 
 pytestmark = pytest.mark.django_db
@@ -169,6 +169,18 @@ class OutboxDrainTests:
         with publishes() as published, django_capture_on_commit_callbacks(execute=True):
             sign(client, petition, signer | {"email": "late@example.org"})
         assert published == [("outbox_drain", (0,))]
+
+    def test_a_drain_skips_a_suppressed_address_but_not_an_unsubscribed_signers_confirmation(
+        self, client, petition, signer, fake_esp
+    ):
+        self._three_signers(client, petition, signer)
+        Suppression.objects.create(email_normalized="signer0@example.org", reason=Suppression.Reason.BOUNCED)
+        Suppression.objects.create(email_normalized="signer1@example.org", reason=Suppression.Reason.UNSUBSCRIBED)
+        assert outbox.outbox_drain(slot=0) == 3
+        states = dict(Outbox.objects.values_list("signature__email", "state"))
+        assert states == {"signer0@example.org": Outbox.State.SKIPPED, "signer1@example.org": Outbox.State.DONE,
+                          "signer2@example.org": Outbox.State.DONE}
+        assert sorted(message["to"][0] for message in fake_esp.messages) == ["signer1@example.org", "signer2@example.org"]
 
     def test_a_drain_with_a_full_batch_wakes_a_second_one(self, client, petition, signer, fake_esp, monkeypatch):
         monkeypatch.setattr(outbox, "DRAIN_BATCH", 2)

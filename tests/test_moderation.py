@@ -77,6 +77,17 @@ class SilentHoldTests:
         sign_from(client, petition, signer, "198.51.100.1", email="other@example.org")
         assert Signature.objects.get(email="other@example.org").flag_reason == ""
 
+    def test_a_limit_counts_only_the_signatures_inside_its_window(self, client, petition, signer):
+        RateLimit.objects.filter(name="IP burst").update(max_signatures=2)  # 2 a minute
+        for n in range(2):
+            sign_from(client, petition, signer, "203.0.113.7", email=f"person{n}@example.org")
+        Signature.objects.update(created_at=timezone.now() - timedelta(seconds=61))
+        sign_from(client, petition, signer, "203.0.113.7", email="third@example.org")
+        assert Signature.objects.get(email="third@example.org").flag_reason == ""
+        Signature.objects.update(created_at=timezone.now() - timedelta(seconds=50))
+        sign_from(client, petition, signer, "203.0.113.7", email="fourth@example.org")
+        assert Signature.objects.get(email="fourth@example.org").flag_reason == "over limit: IP burst"
+
     def test_a_held_signature_never_counts_or_sends_a_letter(self, client, petition, signer):
         BlockedSource.objects.create(kind="domain", value="bots.example")
         sign_from(client, petition, signer, "203.0.113.7", email="x@mail.bots.example")
