@@ -8,7 +8,6 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -96,7 +95,7 @@ def petition_detail(request, slug):
         form = SignatureForm(consents=services.consent_wordings_current())
         cached = _pages[slug] = (now, _petition_page(petition, form).content)
     response = HttpResponse(cached[1])
-    patch_cache_control(response, public=True, max_age=settings.PAGE_CACHE_SECONDS)
+    response.headers["Cache-Control"] = f"public, max-age={settings.PAGE_CACHE_SECONDS}"
     return response
 
 
