@@ -420,7 +420,7 @@ class Bench:
         ratio = sign["rate"] / base["rate"]
         cpu = sign["cpu_ms_per_request"]
         self.run.rows.append(Row(
-            "Signing, POST/s at the maximum rate (new signer, CSRF, pending signature + confirmation email)",
+            "Signing, POST/s at the maximum rate (new signer, cross-origin check, pending signature + confirmation email)",
             fmt(sign["rate"]), f"{fmt(base['rate'])} (trivial view, same POST)", f"{ratio:.0%}",
             "≥ 40% of trivial", verdict(ratio >= 0.4 and sign["errors"] == 0),
             f"p50 {sign['p50_ms']:.1f} ms, p99 {sign['p99_ms']:.1f} ms, errors {sign['errors']}; "
