@@ -25,7 +25,7 @@ from django.utils import timezone
 from petitions import services
 from petitions.models import Signature
 from petitions.services import petition_seed_load
-from petitions.tokens import confirmation_token_make
+from petitions.tokens import confirmation_token_make, unsubscribe_token_make
 from tests.conftest import FROM_THE_PETITION_PAGE, SIGNER
 from tests.support.processes import WebServer
 
@@ -410,6 +410,18 @@ class CsrfTests:
         )
         assert response.status_code == 302
         assert Signature.objects.count() == 1
+
+    def test_only_the_confirm_button_page_sets_a_cookie_as_the_privacy_page_says(self, petition):
+        signature = services.signature_create(petition=petition, **_signer_fields(SIGNER)).signature
+        pages = {
+            "petitions:detail": [petition.slug], "petitions:signed": [petition.slug],
+            "petitions:confirmed": [petition.slug], "petitions:privacy": [],
+            "petitions:unsubscribe": [unsubscribe_token_make(signature.public_id)],
+            "petitions:confirm": [confirmation_token_make(signature, timezone.now())],
+        }
+        cookies = {name: sorted(Client().get(reverse(name, args=args)).cookies) for name, args in pages.items()}
+        assert cookies == {name: [] for name in pages} | {"petitions:confirm": ["csrftoken"]}
+        assert "set no cookies" in Client().get(reverse("petitions:privacy")).content.decode()
 
     def test_the_petition_page_is_the_same_for_everyone_and_sets_no_cookie(self, petition):
         url = reverse("petitions:detail", args=[petition.slug])
