@@ -92,43 +92,47 @@ def signature_create(
     now = timezone.now()
     hashed_ip = abuse.ip_hash(ip)
     held_because = abuse.hold_reason(email=email, ip=ip, hashed_ip=hashed_ip, now=now)
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                signature = Signature.objects.create(
-                    petition=petition,
-                    first_name=first_name,
-                    last_name=last_name,
-                    email=email.strip(),
-                    email_normalized=email_normalize(email),
-                    email_domain=email_domain(email),
-                    country=country,
-                    postcode=postcode,
-                    letter_consent=consents[ConsentWording.Kind.LETTER],
-                    reply_consent=consents[ConsentWording.Kind.REPLY] if wants_reply else None,
-                    updates_consent=consents[ConsentWording.Kind.UPDATES] if wants_updates else None,
-                    comment=comment,
-                    comment_state=Signature.CommentState.PENDING if comment else Signature.CommentState.NONE,
-                    ip_hash=hashed_ip,
-                    flag_reason=held_because,
-                    flagged_at=now if held_because else None,
-                    created_at=now,
-                )
-        except IntegrityError:
-            signature = Signature.objects.select_for_update().get(
-                petition=petition, email_normalized=email_normalize(email)
+    try:
+        # The INSERT comes first in its transaction, so a repeat signer's
+        # unique-constraint error rolls back nothing else and needs no
+        # savepoint (two round trips fewer for every new signer).
+        with transaction.atomic():
+            signature = Signature.objects.create(
+                petition=petition,
+                first_name=first_name,
+                last_name=last_name,
+                email=email.strip(),
+                email_normalized=email_normalize(email),
+                email_domain=email_domain(email),
+                country=country,
+                postcode=postcode,
+                letter_consent=consents[ConsentWording.Kind.LETTER],
+                reply_consent=consents[ConsentWording.Kind.REPLY] if wants_reply else None,
+                updates_consent=consents[ConsentWording.Kind.UPDATES] if wants_updates else None,
+                comment=comment,
+                comment_state=Signature.CommentState.PENDING if comment else Signature.CommentState.NONE,
+                ip_hash=hashed_ip,
+                flag_reason=held_because,
+                flagged_at=now if held_because else None,
+                created_at=now,
             )
-            if (
-                signature.state != Signature.State.INVALIDATED
-                and not signature.flag_reason
-                and signature.repeat_notices_sent < settings.REPEAT_NOTICE_LIMIT
-            ):
-                Signature.objects.filter(pk=signature.pk).update(repeat_notices_sent=F("repeat_notices_sent") + 1)
-                outbox_add(Outbox.Kind.ALREADY_SIGNED_EMAIL, signature=signature, now=now)
-            return SignOutcome(signature=signature, is_new=False)
-        if not held_because:
-            outbox_add(Outbox.Kind.CONFIRMATION_EMAIL, signature=signature, now=now)
-    return SignOutcome(signature=signature, is_new=True)
+            if not held_because:
+                outbox_add(Outbox.Kind.CONFIRMATION_EMAIL, signature=signature, now=now)
+        return SignOutcome(signature=signature, is_new=True)
+    except IntegrityError:
+        pass
+    with transaction.atomic():
+        signature = Signature.objects.select_for_update().get(
+            petition=petition, email_normalized=email_normalize(email)
+        )
+        if (
+            signature.state != Signature.State.INVALIDATED
+            and not signature.flag_reason
+            and signature.repeat_notices_sent < settings.REPEAT_NOTICE_LIMIT
+        ):
+            Signature.objects.filter(pk=signature.pk).update(repeat_notices_sent=F("repeat_notices_sent") + 1)
+            outbox_add(Outbox.Kind.ALREADY_SIGNED_EMAIL, signature=signature, now=now)
+    return SignOutcome(signature=signature, is_new=False)
 
 
 class ConfirmResult:
