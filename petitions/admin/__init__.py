@@ -1,0 +1,51 @@
+"""Staff tools. One ModelAdmin per model; every action calls a service."""
+
+# Importing the submodules registers their ModelAdmins, in the order they were
+# written; the names are re-exported so `from petitions.admin import ...` keeps working.
+from petitions.admin.content import (
+    BackgroundFactInline,
+    ConsentWordingAdmin,
+    DemandInline,
+    PetitionAdmin,
+    TargetAdmin,
+)
+from petitions.admin.signatures import (
+    BulkInvalidationForm,
+    CountBeyond,
+    FilteredCountPaginator,
+    FlaggedFilter,
+    FlaggedSignatureAdmin,
+    ReasonActionForm,
+    SignatureAdmin,
+    SignerCommentAdmin,
+)
+from petitions.admin.records import RecordAdmin
+from petitions.admin.delivery import EspEventAdmin, LetterAdmin, OutboxAdmin, SuppressionAdmin
+from petitions.admin.mailings import MailingAdmin
+from petitions.admin.safety import BlockedSourceAdmin, ErasureAdmin, ModerationDecisionAdmin, RateLimitAdmin
+
+__all__ = [
+    "BackgroundFactInline",
+    "BlockedSourceAdmin",
+    "BulkInvalidationForm",
+    "ConsentWordingAdmin",
+    "CountBeyond",
+    "DemandInline",
+    "ErasureAdmin",
+    "EspEventAdmin",
+    "FilteredCountPaginator",
+    "FlaggedFilter",
+    "FlaggedSignatureAdmin",
+    "LetterAdmin",
+    "MailingAdmin",
+    "ModerationDecisionAdmin",
+    "OutboxAdmin",
+    "PetitionAdmin",
+    "RateLimitAdmin",
+    "ReasonActionForm",
+    "RecordAdmin",
+    "SignatureAdmin",
+    "SignerCommentAdmin",
+    "SuppressionAdmin",
+    "TargetAdmin",
+]

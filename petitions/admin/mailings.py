@@ -1,0 +1,130 @@
+"""Staff tools for mailings: drafting, previewing, test-sending and sending updates to supporters."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import escape, format_html
+
+from petitions import emails, mailings
+from petitions.models import Mailing
+
+
+@admin.register(Mailing)
+class MailingAdmin(admin.ModelAdmin):
+    class Media:
+        css = {"all": ["css/admin-extra.css"]}
+
+    list_display = ["subject", "petition", "state", "created_at", "started_at", "finished_at"]
+    list_filter = ["state", "petition"]
+    change_form_template = "admin/petitions/mailing/change_form.html"
+
+    def get_fields(self, request, obj=None):
+        return ["petition", "subject", "body"] if obj is None else ["petition", "subject", "body", "state", "preview"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        if obj.state == Mailing.State.DRAFT:
+            return ["state", "preview"]
+        return ["petition", "subject", "body", "state", "preview"]
+
+    @admin.display(description="preview")
+    def preview(self, mailing):
+        subject, _text, html = emails.mailing_preview(mailing)
+        # The rendered email is marked safe as HTML, but inside an attribute it
+        # is data and must be escaped, or its quotes would end the attribute.
+        return format_html(
+            '<p><strong>Subject:</strong> {}</p><iframe sandbox srcdoc="{}" title="Preview" class="mailing-preview"></iframe>',
+            subject,
+            escape(html),
+        )
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self):
+        def view(function, name):
+            return path(f"<int:mailing_id>/{name}/", self.admin_site.admin_view(function), name=f"petitions_mailing_{name}")
+
+        return [
+            view(self.progress_view, "progress"),
+            view(self.send_view, "send"),
+            view(self.test_view, "test"),
+            view(self.pause_view, "pause"),
+            view(self.resume_view, "resume"),
+            view(self.cancel_view, "cancel"),
+        ] + super().get_urls()
+
+    def _mailing(self, request, mailing_id, *, change=True):
+        mailing = get_object_or_404(Mailing.objects.select_related("petition"), pk=mailing_id)
+        allowed = self.has_change_permission(request, mailing) if change else self.has_view_permission(request, mailing)
+        if not allowed:
+            raise PermissionDenied
+        return mailing
+
+    def _back(self, mailing):
+        return redirect(reverse("admin:petitions_mailing_change", args=[mailing.pk]))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        mailing = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if mailing is not None:
+            extra_context["progress"] = mailings.mailing_progress(mailing)
+            extra_context["mailing"] = mailing
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def progress_view(self, request, mailing_id):
+        mailing = self._mailing(request, mailing_id, change=False)
+        return JsonResponse(mailings.mailing_progress(mailing) | {"state": mailing.get_state_display()})
+
+    def send_view(self, request, mailing_id):
+        mailing = self._mailing(request, mailing_id)
+        if request.method == "POST":
+            try:
+                count = mailings.mailing_start(mailing_id=mailing.pk)
+            except mailings.MailingStateError as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(request, f"Sending to {count} supporter(s).", messages.SUCCESS)
+            return self._back(mailing)
+        context = self.admin_site.each_context(request) | {
+            "title": "Send this update?",
+            "mailing": mailing,
+            "audience": mailings.mailing_audience_count(mailing),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/petitions/mailing/send_confirm.html", context)
+
+    def test_view(self, request, mailing_id):
+        mailing = self._mailing(request, mailing_id)
+        if request.method != "POST":
+            return self._back(mailing)
+        if not request.user.email:
+            self.message_user(request, "Your staff account has no email address to send the test to.", messages.ERROR)
+        else:
+            mailings.mailing_test_send(mailing_id=mailing.pk, to_email=request.user.email)
+            self.message_user(request, f"A test copy is on its way to {request.user.email}.", messages.SUCCESS)
+        return self._back(mailing)
+
+    def _transition_view(self, request, mailing_id, service, done):
+        mailing = self._mailing(request, mailing_id)
+        if request.method == "POST":
+            if service(mailing_id=mailing.pk):
+                self.message_user(request, done, messages.SUCCESS)
+            else:
+                self.message_user(request, f"Nothing changed: this update is {mailing.get_state_display().lower()}.", messages.WARNING)
+        return self._back(mailing)
+
+    def pause_view(self, request, mailing_id):
+        return self._transition_view(request, mailing_id, mailings.mailing_pause, "Paused after the batches in flight.")
+
+    def resume_view(self, request, mailing_id):
+        return self._transition_view(request, mailing_id, mailings.mailing_resume, "Sending again.")
+
+    def cancel_view(self, request, mailing_id):
+        return self._transition_view(request, mailing_id, mailings.mailing_cancel, "Cancelled: nothing more will be sent.")

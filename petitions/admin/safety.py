@@ -1,0 +1,47 @@
+"""Staff tools for safety and privacy: moderation decisions, rate limits, blocked sources, erasures."""
+
+from django.contrib import admin, messages
+
+from petitions import abuse, moderation
+from petitions.admin.records import RecordAdmin
+from petitions.models import BlockedSource, Erasure, ModerationDecision, RateLimit
+
+
+@admin.register(ModerationDecision)
+class ModerationDecisionAdmin(RecordAdmin):
+    list_display = ["created_at", "actor", "action", "signature_count", "reason", "criteria"]
+    list_filter = ["action", "actor"]
+    show_full_result_count = False
+
+
+@admin.register(RateLimit)
+class RateLimitAdmin(admin.ModelAdmin):
+    list_display = ["name", "scope", "window_seconds", "max_signatures", "is_active"]
+    list_editable = ["window_seconds", "max_signatures", "is_active"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # This process applies the change at once; others within seconds.
+        abuse.config_forget()
+
+
+@admin.register(BlockedSource)
+class BlockedSourceAdmin(admin.ModelAdmin):
+    list_display = ["kind", "value", "note", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["value"]
+    fields = ["kind", "value", "note"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        entry, flagged = moderation.blocklist_add(kind=obj.kind, value=obj.value, note=obj.note)
+        obj.pk = entry.pk
+        if flagged:
+            self.message_user(request, f"{flagged} existing signature(s) flagged for review.", messages.WARNING)
+
+
+@admin.register(Erasure)
+class ErasureAdmin(RecordAdmin):
+    list_display = ["created_at", "kind", "signatures_erased"]

@@ -1,0 +1,278 @@
+"""Staff tools for signatures: the list and its actions, bulk invalidation, and the review queues."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.views.main import PAGE_VAR
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.functional import cached_property
+
+from petitions.addresses import email_canonical
+from petitions import moderation, privacy
+from petitions.models import FlaggedSignature, Petition, Signature, SignerComment
+
+
+class ReasonActionForm(ActionForm):
+    reason = forms.CharField(
+        required=False, max_length=300, label="Reason (recorded with the decision):",
+        widget=forms.TextInput(attrs={"size": 40, "placeholder": "e.g. bot wave from one domain"}),
+    )
+
+
+class FlaggedFilter(admin.SimpleListFilter):
+    title = "review flag"
+    parameter_name = "flagged"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Flagged for review"), ("no", "Not flagged")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(flag_reason="")
+        if self.value() == "no":
+            return queryset.filter(flag_reason="")
+        return queryset
+
+
+class CountBeyond(int):
+    """A count that stopped once it passed `limit`: it shows as "more than
+    10,000" in the list ("more than 10,000 signatures", "Select all more than
+    10,000 signatures"), and its value, limit + 1, gives the pages up to there."""
+
+    def __new__(cls, limit):
+        return super().__new__(cls, limit + 1)
+
+    def __str__(self):
+        return f"more than {self - 1:,}"
+
+
+class FilteredCountPaginator(Paginator):
+    """Counts a filtered list only as far as the page shown needs.
+
+    Counting every signature from one country (235,000 of a million) took most
+    of the time of a page showing 50 of them. So a filtered list is counted up
+    to the next multiple of STEP after the page's last row: with 50 rows a
+    page, 10,000 on pages 1 to 199, 20,000 on pages 200 to 399, and so on. If
+    more rows match, the count shows as "more than ..." and the page links run
+    to the page just beyond it, so every page can still be reached. The
+    unfiltered list is counted in full: staff read its total.
+    """
+
+    STEP = 10_000
+
+    def __init__(self, *args, page_number, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.count_limit = self.STEP * (page_number * self.per_page // self.STEP + 1)
+
+    @cached_property
+    def count(self):
+        if not self.object_list.query.where:
+            return self.object_list.count()
+        # COUNT(*) over a LIMIT subquery: the database stops at limit + 1 rows.
+        counted = self.object_list.order_by()[: self.count_limit + 1].count()
+        return CountBeyond(self.count_limit) if counted > self.count_limit else counted
+
+
+@admin.register(Signature)
+class SignatureAdmin(admin.ModelAdmin):
+    list_filter = [
+        "state", FlaggedFilter, "comment_state", "country", ("created_at", admin.DateFieldListFilter), "petition",
+    ]
+    search_fields = ["^first_name", "^last_name"]
+    list_select_related = ["petition"]
+    # A million rows: no second full COUNT on every page, and no date drill-down
+    # that scans the table for its years and months.
+    show_full_result_count = False
+    list_per_page = 50
+    action_form = ReasonActionForm
+    actions = ["invalidate", "approve", "comments_approve", "comments_reject", "erase"]
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        try:
+            page_number = max(int(request.GET.get(PAGE_VAR, 1)), 1)
+        except ValueError:
+            page_number = 1  # What the changelist shows for a page number it cannot read.
+        return FilteredCountPaginator(queryset, per_page, orphans, allow_empty_first_page, page_number=page_number)
+
+    def get_search_results(self, request, queryset, search_term):
+        # An address is looked up as stored (canonical, lower case), which the
+        # index serves; Django's "=" search compares UPPER() of both sides and
+        # read all million rows.
+        term = search_term.strip()
+        if "@" in term and " " not in term:
+            return queryset.filter(email_normalized=email_canonical(term)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def _sees_emails(self, request):
+        return request.user.has_perm("petitions.view_signer_email")
+
+    def get_list_display(self, request):
+        columns = ["full_name", "country", "state", "flag_reason", "comment_state", "created_at", "confirmed_at"]
+        # Moderators judge signatures without needing to see who they are.
+        return columns[:1] + ["email"] + columns[1:] if self._sees_emails(request) else columns
+
+    def get_fields(self, request, obj=None):
+        fields = [
+            "first_name", "last_name", "country", "postcode", "comment", "comment_state", "public_id", "petition",
+            "state", "flag_reason", "flagged_at", "last_decision", "letter_consent", "reply_consent",
+            "updates_consent", "created_at", "confirmed_at", "invalidated_at", "invalidated_reason",
+            "repeat_notices_sent", "reminders_sent",
+        ]
+        if self._sees_emails(request):
+            fields[2:2] = ["email", "email_normalized"]
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field for field in self.get_fields(request, obj) if field not in ("first_name", "last_name", "country", "postcode")]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Erasure must go through the erasure service, which keeps counts and
+        # records that it happened; a plain delete would not.
+        return False
+
+    def has_moderate_permission(self, request):
+        return request.user.has_perm("petitions.moderate_signature")
+
+    def has_erase_permission(self, request):
+        return request.user.has_perm("petitions.erase_signature")
+
+    def _reason(self, request, default):
+        return request.POST.get("reason", "").strip() or default
+
+    @admin.action(description="Invalidate selected signatures (stop counting them, cancel unsent letters)", permissions=["moderate"])
+    def invalidate(self, request, queryset):
+        changed = moderation.signatures_invalidate(
+            signature_ids=list(queryset.values_list("pk", flat=True)),
+            actor=request.user,
+            reason=self._reason(request, "Invalidated in the admin"),
+        )
+        self.message_user(request, f"{changed} signature(s) invalidated.", messages.SUCCESS)
+
+    @admin.action(description="Approve selected flagged signatures", permissions=["moderate"])
+    def approve(self, request, queryset):
+        changed = moderation.signatures_approve(
+            signature_ids=list(queryset.values_list("pk", flat=True)),
+            actor=request.user,
+            reason=self._reason(request, "Approved in the admin"),
+        )
+        self.message_user(request, f"{changed} flagged signature(s) approved.", messages.SUCCESS)
+
+    @admin.action(description="Publish the selected signatures' comments", permissions=["moderate"])
+    def comments_approve(self, request, queryset):
+        changed = moderation.comments_decide(signature_ids=list(queryset.values_list("pk", flat=True)), actor=request.user, approve=True)
+        self.message_user(request, f"{changed} comment(s) published.", messages.SUCCESS)
+
+    @admin.action(description="Reject the selected signatures' comments", permissions=["moderate"])
+    def comments_reject(self, request, queryset):
+        changed = moderation.comments_decide(signature_ids=list(queryset.values_list("pk", flat=True)), actor=request.user, approve=False)
+        self.message_user(request, f"{changed} comment(s) rejected.", messages.SUCCESS)
+
+    @admin.action(description="Erase the selected signers' personal data everywhere (keeps the counts)", permissions=["erase"])
+    def erase(self, request, queryset):
+        erased = privacy.signatures_erase(signature_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"Erased the personal data of {erased} signature(s).", messages.SUCCESS)
+
+    def get_urls(self):
+        return [
+            path(
+                "bulk-invalidate/",
+                self.admin_site.admin_view(self.bulk_invalidate_view),
+                name="petitions_signature_bulk_invalidate",
+            )
+        ] + super().get_urls()
+
+    def bulk_invalidate_view(self, request):
+        if not self.has_moderate_permission(request):
+            raise PermissionDenied
+        form = BulkInvalidationForm(request.POST or request.GET or None)
+        context = self.admin_site.each_context(request) | {"title": "Invalidate signatures by conditions", "form": form, "opts": self.model._meta}
+        if form.is_valid():
+            criteria = form.criteria()
+            count = moderation.bulk_invalidation_count(criteria)
+            context |= {"count": count, "criteria": criteria}
+            if request.method == "POST" and "confirm" in request.POST:
+                changed = moderation.bulk_invalidate(
+                    criteria=criteria, actor=request.user, reason=form.cleaned_data["reason"],
+                    expected_count=form.cleaned_data["expected_count"],
+                )
+                if changed is None:
+                    self.message_user(request, "The number of matching signatures changed; check the new count.", messages.WARNING)
+                else:
+                    self.message_user(request, f"{changed} signature(s) invalidated.", messages.SUCCESS)
+                    return redirect(reverse("admin:petitions_signature_changelist"))
+        return TemplateResponse(request, "admin/petitions/signature/bulk_invalidate.html", context)
+
+
+class BulkInvalidationForm(forms.Form):
+    petition = forms.ModelChoiceField(queryset=Petition.objects.all())
+    email_domain = forms.CharField(required=False, max_length=254, help_text="e.g. throwaway.example")
+    created_from = forms.DateTimeField(required=False, help_text="YYYY-MM-DD HH:MM (UTC)")
+    created_to = forms.DateTimeField(required=False)
+    ip_hash = forms.CharField(required=False, max_length=64, label="IP hash")
+    country = forms.CharField(required=False, max_length=2, help_text="Two-letter code, e.g. FR")
+    flagged_only = forms.BooleanField(required=False, label="Only signatures flagged for review")
+    reason = forms.CharField(required=False, max_length=300)
+    expected_count = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        narrowing = ("email_domain", "created_from", "created_to", "ip_hash", "country", "flagged_only")
+        if not any(data.get(name) for name in narrowing):
+            raise forms.ValidationError("Give at least one condition besides the petition.")
+        return data
+
+    def criteria(self):
+        data = self.cleaned_data
+        return {
+            "petition": data["petition"].pk,
+            "email_domain": data["email_domain"],
+            "created_from": data["created_from"].isoformat() if data["created_from"] else "",
+            "created_to": data["created_to"].isoformat() if data["created_to"] else "",
+            "ip_hash": data["ip_hash"],
+            "country": data["country"].upper(),
+            "flagged_only": data["flagged_only"],
+        }
+
+
+class _QueueAdmin(SignatureAdmin):
+    """A review queue: the signature list narrowed to what awaits a moderator."""
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("petitions.moderate_signature")
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("petitions.moderate_signature")
+
+    def has_module_permission(self, request):
+        return request.user.has_perm("petitions.moderate_signature")
+
+    def get_urls(self):
+        return admin.ModelAdmin.get_urls(self)
+
+
+@admin.register(FlaggedSignature)
+class FlaggedSignatureAdmin(_QueueAdmin):
+    actions = ["approve", "invalidate"]
+    list_filter = ["state", "country", ("created_at", admin.DateFieldListFilter)]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).flagged()
+
+
+@admin.register(SignerComment)
+class SignerCommentAdmin(_QueueAdmin):
+    actions = ["comments_approve", "comments_reject", "invalidate"]
+    list_filter = ["country"]
+
+    def get_list_display(self, request):
+        return ["first_name", "country", "comment", "state", "created_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(comment_state=Signature.CommentState.PENDING)
