@@ -127,12 +127,43 @@ class SignatureForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
 
+    # Which wordings of the consents the page showed ("12-13-14"): the page is
+    # cached, so a signer may have read a wording that staff have since replaced.
+    consent_key = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    CONSENT_FIELDS = ("letter_consent", "reply_consent", "updates_consent")
+    WORDING_CHANGED = (
+        "The wording of this agreement was changed while the page was open. Please read it again and tick the box."
+    )
+
     def __init__(self, *args, consents, **kwargs):
         super().__init__(*args, **kwargs)
         self.consents = consents
         self.fields["letter_consent"].label = consents["letter"].text
         self.fields["reply_consent"].label = consents["reply"].text
         self.fields["updates_consent"].label = consents["updates"].text
+        self.fields["consent_key"].initial = self.current_consent_key
+
+    @property
+    def current_consent_key(self):
+        return "-".join(str(self.consents[kind].pk) for kind in sorted(self.consents))
+
+    def consent_wording_changed(self):
+        """True when the page this was posted from showed other consent wordings."""
+        shown = self.data.get("consent_key", "")
+        return bool(shown) and shown != self.current_consent_key
+
+    def asking_consent_again(self):
+        """The same form, its boxes unticked, under the current wordings, with
+        the letter box asking to be read again; all else the signer typed kept."""
+        data = self.data.copy()
+        for name in self.CONSENT_FIELDS:
+            data.pop(name, None)
+        data["consent_key"] = self.current_consent_key
+        again = type(self)(data, consents=self.consents)
+        again.full_clean()
+        again.errors["letter_consent"] = again.error_class([self.WORDING_CHANGED])
+        return again
 
     def clean_first_name(self):
         return " ".join(self.cleaned_data["first_name"].split())

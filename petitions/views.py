@@ -30,13 +30,12 @@ def home(request):
 
 def _petition_page(petition, form, status=200):
     count = confirmed_count(petition)
-    consents = form.consents
     context = {
         # The unbound form and the petition's texts are rendered once a minute
         # per process (PAGE_FRAGMENT_SECONDS); these keys change when what they
         # show changes without waiting for that.
         "fragment_seconds": settings.PAGE_FRAGMENT_SECONDS,
-        "consent_key": "-".join(str(consents[kind].pk) for kind in sorted(consents)),
+        "consent_key": form.current_consent_key,
         "petition": petition,
         "form": form,
         "confirmed_count": count,
@@ -107,6 +106,9 @@ def petition_sign(request, slug):
     if form.is_bot():
         # A filled honeypot gets the very page a person gets, and nothing is kept.
         return redirect("petitions:signed", slug=petition.slug)
+    if form.consent_wording_changed():
+        # Consent is to the words shown: ask again rather than record others.
+        return _petition_page(petition, form.asking_consent_again(), status=409)
     if not form.is_valid():
         return _petition_page(petition, form, status=400)
     try:

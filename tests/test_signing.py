@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.db import IntegrityError, transaction
 from django.test.utils import CaptureQueriesContext
@@ -47,6 +49,22 @@ class SigningTests:
         assert "(v2)" in page
         sign(client, petition, signer)
         assert Signature.objects.get().letter_consent == newer
+
+    def test_a_signer_who_read_an_older_wording_is_asked_again_and_loses_nothing_else(self, client, petition, signer):
+        url = reverse("petitions:detail", args=[petition.slug])
+        shown = re.search(r'name="consent_key" value="([^"]+)"', client.get(url).content.decode()).group(1)
+        ConsentWording.objects.create(kind="letter", version=2, text="Send my letter, signed with my name and country (v2).")
+        response = sign(client, petition, signer | {"consent_key": shown, "updates_consent": "on"})
+        assert response.status_code == 409
+        assert not Signature.objects.exists()
+        page = response.content.decode()
+        assert "was changed while the page was open" in page and "(v2)" in page
+        assert 'value="Amira"' in page and 'value="amira.haddad@example.org"' in page
+        assert "checked" not in page  # every box asks again under its current words
+        current = re.search(r'name="consent_key" value="([^"]+)"', page).group(1)
+        assert current != shown
+        assert sign(client, petition, signer | {"consent_key": current}).status_code == 302
+        assert Signature.objects.get().letter_consent.version == 2
 
     @pytest.mark.parametrize(
         "first_name,last_name",
