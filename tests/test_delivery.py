@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from petitions import abuse, moderation, outbox, services
@@ -190,6 +191,23 @@ class OutboxDrainTests:
         assert published == [("outbox_drain", (1,))]
         assert outbox.outbox_drain(slot=1) == 0
 
+    def test_a_drain_hands_its_slot_to_a_fresh_task_after_its_turn(self, client, petition, signer, fake_esp, monkeypatch):
+        monkeypatch.setattr(outbox, "DRAIN_TURN_SECONDS", 0)
+        self._three_signers(client, petition, signer)
+        cache.add("outbox:drain-slot:0", 1, 60)  # as the wake-up that started this drain left it
+        with publishes() as published:
+            assert outbox.outbox_drain(slot=0) == 3
+        assert published == [("outbox_drain", (0,))]
+        assert cache.get("outbox:drain-slot:0") is not None  # still held, for the successor
+
+    def test_the_sweep_wakes_a_drain_even_when_a_dead_drain_left_its_slot_taken(self, client, petition, signer):
+        self._three_signers(client, petition, signer)
+        cache.add("outbox:drain-slot:0", 1, 60)
+        Outbox.objects.update(published_at=None)  # as a failed wake-up leaves them
+        with publishes() as published:
+            assert outbox.outbox_republish() == 3
+        assert published == [("outbox_drain", (0,))]
+
     def test_a_transient_failure_stops_the_drain_and_leaves_the_rest_to_the_sweep(
         self, client, petition, signer, fake_esp
     ):
@@ -278,6 +296,15 @@ class LetterTests:
         assert held.count() == 2 and {letter.target_id for letter in held} == set(Target.objects.values_list("pk", flat=True))
         assert all(letter.enqueued_at is None and letter.attempts == 0 for letter in held)  # the dispatcher's again
         assert services.letters_send(letter_ids=letter_ids) == {}  # a second run sends nothing
+
+    def test_a_batch_that_ran_half_its_sending_lease_puts_the_rest_back(self, fake_esp, confirmed, monkeypatch):
+        monkeypatch.setattr(services, "LETTER_SEND_LEASE", timedelta(0))  # any time spent is past half of it
+        first, second = Letter.objects.order_by("pk")
+        assert services.letters_send(letter_ids=[first.pk, second.pk]) == {}
+        assert fake_esp.request_count == 0
+        assert set(Letter.objects.values_list("state", "attempts", "send_started_at", "enqueued_at")) == {
+            (Letter.State.QUEUED, 0, None, None)
+        }
 
     def test_a_transient_failure_puts_the_rest_of_its_batch_back_without_calling_the_esp(self, fake_esp, confirmed):
         fake_esp.fail_next(1, status=503)

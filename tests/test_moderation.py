@@ -244,6 +244,16 @@ class PauseTests:
         assert sign(client, petition, signer).status_code == 409
         assert not Signature.objects.exists()
 
+    def test_a_pause_saved_after_the_page_was_cached_shows_at_once_in_the_saving_process(self, client, petition, signer):
+        url = reverse("petitions:detail", args=[petition.slug])
+        assert 'name="first_name"' in client.get(url).content.decode()  # now cached, as is the petition
+        sign(client, petition, signer | {"email": "first@example.org"})
+        petition.signing_paused = True
+        petition.signing_paused_message = "Back on Monday."
+        petition.save()  # as the admin saves it
+        assert "Back on Monday." in client.get(url).content.decode()
+        assert sign(client, petition, signer).status_code == 409
+
     def test_pausing_letters_holds_them_until_resumed(self, client, fake_esp, petition, signer):
         petition.letters_paused = True
         petition.save()
