@@ -13,7 +13,6 @@ is usually given.
 """
 
 import ipaddress
-import time
 
 from django.conf import settings
 from django.db import connection
@@ -22,11 +21,12 @@ from django.utils.crypto import salted_hmac
 
 from petitions.addresses import email_canonical, email_domain
 from petitions.models import BlockedSource, RateLimit, Signature
+from petitions.process_cache import ProcessCache
 
 # Staff edit limits and the blocklist rarely; reading them once per process
 # every few seconds keeps them off the signing path's queries.
 _CONFIG_SECONDS = 10
-_config = {"loaded_at": -1e9, "limits": [], "blocked": []}
+_config = ProcessCache(_CONFIG_SECONDS)
 
 
 def ip_hash(ip):
@@ -57,17 +57,17 @@ def client_ip(request):
     return request.META.get("REMOTE_ADDR", "")
 
 
-def config_forget():
-    """Drop the cached limits and blocklist (after staff change them here)."""
-    _config["loaded_at"] = -1e9
+def config_forget(**_signal_arguments):
+    """Drop this process's copy of the limits and blocklist. A save or delete
+    of either clears it (petitions.apps); a queryset update() needs this call."""
+    _config.clear()
 
 
 def _configuration():
-    if time.monotonic() - _config["loaded_at"] > _CONFIG_SECONDS:
-        _config["limits"] = list(RateLimit.objects.filter(is_active=True))
-        _config["blocked"] = list(BlockedSource.objects.all())
-        _config["loaded_at"] = time.monotonic()
-    return _config["limits"], _config["blocked"]
+    return _config.get(
+        "limits-and-blocklist",
+        lambda: (list(RateLimit.objects.filter(is_active=True)), list(BlockedSource.objects.all())),
+    )
 
 
 def _blocked_reason(blocked, email, ip):

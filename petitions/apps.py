@@ -12,20 +12,25 @@ class PetitionsConfig(AppConfig):
         from petitions.webhooks import tracking_event_received
 
         tracking.connect(tracking_event_received, dispatch_uid="petitions.tracking")
-        self._page_cache_connect()
-        from django.db.models.signals import post_save
+        self._process_caches_connect()
 
-        from petitions.services import consent_wordings_forget
-
-        post_save.connect(consent_wordings_forget, sender=self.get_model("ConsentWording"), dispatch_uid="petitions.consents")
-
-    def _page_cache_connect(self):
-        """An edit to what the public page shows clears this process's copy at once."""
+    def _process_caches_connect(self):
+        """A save or delete clears the saving process's copy of what it changes
+        (petitions.process_cache); other processes renew theirs within seconds."""
         from django.db.models.signals import post_delete, post_save
 
+        from petitions.abuse import config_forget
+        from petitions.services import consent_wordings_forget
         from petitions.views import page_cache_clear
 
-        for name in ("Petition", "Demand", "BackgroundFact", "Target", "ConsentWording"):
-            model = self.get_model(name)
-            for action, signal in (("save", post_save), ("delete", post_delete)):
-                signal.connect(page_cache_clear, sender=model, dispatch_uid=f"petitions.page.{name}.{action}")
+        clearing = {
+            "page": (page_cache_clear, ["Petition", "Demand", "BackgroundFact", "Target", "ConsentWording"]),
+            "consents": (consent_wordings_forget, ["ConsentWording"]),
+            "abuse": (config_forget, ["RateLimit", "BlockedSource"]),
+        }
+        for cache_name, (clear, model_names) in clearing.items():
+            for name in model_names:
+                for action, signal in (("save", post_save), ("delete", post_delete)):
+                    signal.connect(
+                        clear, sender=self.get_model(name), dispatch_uid=f"petitions.{cache_name}.{name}.{action}"
+                    )

@@ -8,7 +8,6 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from petitions import abuse
 from petitions.addresses import email_canonical
 from petitions.counts import counts_reconcile
 from petitions.models import BlockedSource, Letter, ModerationDecision, Outbox, Signature
@@ -136,5 +135,4 @@ def blocklist_add(*, kind, value, note=""):
         else:
             matching = matching.none()
         flagged = matching.update(flag_reason=f"blocklist: {entry.get_kind_display().lower()} {value}"[:200], flagged_at=now)
-    abuse.config_forget()
     return entry, flagged

@@ -256,17 +256,15 @@ def outbox_deliver(*, outbox_id):
     if not claimed:
         return None
     entry = Outbox.objects.select_related("signature__petition", "mailing__petition").get(pk=outbox_id)
-    sent = []
-    _deliver(entry, sent_ids=sent)
-    return sent[0] if sent else None
+    return entry.esp_message_id if _deliver(entry) == SENT else None
 
 
-def _deliver(entry, *, suppressions=None, sent_ids=None):
+def _deliver(entry, *, suppressions=None):
     """Send a claimed entry outside any transaction, with its idempotency key.
 
-    Returns SENT, SKIPPED (no longer wanted), TRANSIENT (scheduled again from
-    the database, with back-off) or FAILED. The ESP's message id is appended
-    to `sent_ids` when given.
+    Returns SENT (the ESP's message id then in entry.esp_message_id), SKIPPED
+    (no longer wanted), TRANSIENT (scheduled again from the database, with
+    back-off) or FAILED.
     """
     unwanted = _still_wanted(entry, suppressions)
     if unwanted:
@@ -284,8 +282,7 @@ def _deliver(entry, *, suppressions=None, sent_ids=None):
     Outbox.objects.filter(pk=entry.pk).update(
         state=Outbox.State.DONE, done_at=timezone.now(), esp_message_id=message_id, last_error=""
     )
-    if sent_ids is not None:
-        sent_ids.append(message_id)
+    entry.esp_message_id = message_id
     return SENT
 
 

@@ -18,10 +18,11 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from petitions import abuse, emails
-from petitions.outbox import MAX_ATTEMPTS, OUTBOX_LEASE, outbox_add, publish
 from petitions.addresses import email_canonical, email_domain
 from petitions.delivery import DeliveryFailure, backoff, deliver
 from petitions.models import ConsentWording, Letter, Outbox, Signature, Target
+from petitions.outbox import MAX_ATTEMPTS, OUTBOX_LEASE, outbox_add, publish
+from petitions.process_cache import ProcessCache
 
 logger = logging.getLogger(__name__)
 
@@ -48,22 +49,22 @@ def email_normalize(email):
 
 # Every signature reads the current consent wordings, which change a few times
 # a year: each process keeps them this long (a save clears that process's copy).
-_CONSENTS_SECONDS = 10
-_consents = {"loaded_at": -1e9, "current": {}}
+_consents = ProcessCache(10)
 
 
 def consent_wordings_current():
     """The newest wording of each kind of consent, keyed by kind."""
-    if time.monotonic() - _consents["loaded_at"] > _CONSENTS_SECONDS:
-        current = {}
-        for wording in ConsentWording.objects.order_by("kind", "-version"):
-            current.setdefault(wording.kind, wording)
-        _consents.update(current=current, loaded_at=time.monotonic())
-    return _consents["current"]
+    return _consents.get("current", _consent_wordings_load)
 
 
-def consent_wordings_forget(**_signal_arguments):
-    _consents["loaded_at"] = -1e9
+def _consent_wordings_load():
+    current = {}
+    for wording in ConsentWording.objects.order_by("kind", "-version"):
+        current.setdefault(wording.kind, wording)
+    return current
+
+
+consent_wordings_forget = _consents.clear
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,8 @@ def letters_send(*, letter_ids):
         except DeliveryFailure as failure:
             outcome[letter.pk] = _letter_failure_record(letter, failure)
             if failure.transient:
-                # The ESP is struggling: the rest wait for their own back-off.
+                # The ESP is struggling: the rest go back to the dispatcher
+                # unattempted rather than meet the same answer now.
                 _letters_release(claimed[position + 1:])
                 break
             continue

@@ -1,7 +1,5 @@
 """Request -> form -> service -> response. No ORM writes here."""
 
-import time
-
 from django.conf import settings
 from django.core.cache import caches
 from django.http import Http404, HttpResponse, JsonResponse
@@ -18,6 +16,7 @@ from petitions.abuse import client_ip
 from petitions.counts import confirmed_count
 from petitions.forms import SignatureForm
 from petitions.models import Petition
+from petitions.process_cache import ProcessCache
 from petitions.tokens import TokenExpired, TokenInvalid, confirmation_token_read, unsubscribe_token_read
 
 
@@ -54,46 +53,38 @@ def _petition_page(petition, form, status=200):
     return HttpResponse(content, status=status)
 
 
-# The petition page exactly as every visitor gets it, per process and per
-# slug: (monotonic time built, bytes). It carries no CSRF token and sets no
-# cookie (the form is protected by campaign.cross_origin), so one copy serves
-# everyone, and proxies may keep it as long as this process does.
-_pages = {}
-
-
-# Petitions as the signing form reads them, per process: {slug: (monotonic
-# time read, petition)}. Looking the petition up was a sixth of a signature's
-# CPU; staff's switches (pause signing, close) reach every process within
-# SIGNING_PETITION_SECONDS.
-_signing_petitions = {}
-SIGNING_PETITION_SECONDS = 2
+# The petition page exactly as every visitor gets it, as bytes, by slug. It
+# carries no CSRF token and sets no cookie (the form is protected by
+# campaign.cross_origin), so one copy serves everyone, and proxies may keep it
+# as long as this process does.
+_pages = ProcessCache(lambda: settings.PAGE_CACHE_SECONDS)
+# Petitions as the signing form reads them, by slug. Looking the petition up
+# was a sixth of a signature's CPU; staff's switches (pause signing, close)
+# reach every process within these seconds.
+_signing_petitions = ProcessCache(2)
 
 
 def page_cache_clear(**_signal_arguments):
-    """Forget this process's cached pages, fragments and petitions (other
-    processes renew theirs within the times above)."""
+    """Forget this process's pages, fragments and petitions (other processes
+    renew theirs within the times above)."""
     _pages.clear()
     _signing_petitions.clear()
     caches["fragments"].clear()
 
 
 def _petition_for_signing(slug):
-    now = time.monotonic()
-    cached = _signing_petitions.get(slug)
-    if cached is None or now - cached[0] >= SIGNING_PETITION_SECONDS:
-        cached = _signing_petitions[slug] = (now, get_object_or_404(Petition, slug=slug))
-    return cached[1]
+    return _signing_petitions.get(slug, lambda: get_object_or_404(Petition, slug=slug))
+
+
+def _page_build(slug):
+    petition = get_object_or_404(Petition, slug=slug)
+    form = SignatureForm(consents=services.consent_wordings_current())
+    return _petition_page(petition, form).content
 
 
 @require_GET
 def petition_detail(request, slug):
-    now = time.monotonic()
-    cached = _pages.get(slug)
-    if cached is None or now - cached[0] >= settings.PAGE_CACHE_SECONDS:
-        petition = get_object_or_404(Petition, slug=slug)
-        form = SignatureForm(consents=services.consent_wordings_current())
-        cached = _pages[slug] = (now, _petition_page(petition, form).content)
-    response = HttpResponse(cached[1])
+    response = HttpResponse(_pages.get(slug, lambda: _page_build(slug)))
     response.headers["Cache-Control"] = f"public, max-age={settings.PAGE_CACHE_SECONDS}"
     return response
 

@@ -109,6 +109,22 @@ class SilentHoldTests:
         assert Signature.objects.get().flag_reason.startswith("blocklist")
         assert not Outbox.objects.exists()
 
+    def test_a_blocklist_entry_added_or_deleted_in_the_admin_applies_at_once(self, client, petition, signer, superuser):
+        sign_from(client, petition, signer, "192.0.2.5", email="before@bots.example")  # limits and blocklist now kept
+        client.force_login(superuser)
+        response = client.post(reverse("admin:petitions_blockedsource_add"), {"kind": "domain", "value": "bots.example"})
+        assert response.status_code == 302
+        sign_from(client, petition, signer, "192.0.2.6", email="during@bots.example")
+        entry = BlockedSource.objects.get()
+        assert client.post(reverse("admin:petitions_blockedsource_delete", args=[entry.pk]), {"post": "yes"}).status_code == 302
+        sign_from(client, petition, signer, "192.0.2.7", email="after@bots.example")
+        reasons = dict(Signature.objects.values_list("email", "flag_reason"))
+        assert reasons == {
+            "before@bots.example": "blocklist: email domain bots.example",  # flagged when the entry was added
+            "during@bots.example": "blocklist: domain bots.example",
+            "after@bots.example": "",  # the deletion applied before the next signature
+        }
+
     def test_the_limits_are_editable_in_the_admin(self, client, petition, signer, db):
         from django.contrib.auth import get_user_model
 

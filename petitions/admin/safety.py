@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 
-from petitions import abuse, moderation
+from petitions import moderation
 from petitions.admin.records import RecordAdmin
 from petitions.models import BlockedSource, Erasure, ModerationDecision, RateLimit
 
@@ -18,11 +18,6 @@ class ModerationDecisionAdmin(RecordAdmin):
 class RateLimitAdmin(admin.ModelAdmin):
     list_display = ["name", "scope", "window_seconds", "max_signatures", "is_active"]
     list_editable = ["window_seconds", "max_signatures", "is_active"]
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        # This process applies the change at once; others within seconds.
-        abuse.config_forget()
 
 
 @admin.register(BlockedSource)
