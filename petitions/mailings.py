@@ -19,6 +19,7 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from petitions import emails
+from petitions.bulk import update_each
 from petitions.delivery import DeliveryFailure, deliver, deliver_batch
 from petitions.models import Mailing, MailingRecipient, Outbox, Signature, Suppression
 from petitions.outbox import outbox_add, publish
@@ -245,30 +246,12 @@ def _batch_send(mailing_id, batch):
     return len(sent)
 
 
-# Portable to PostgreSQL and SQLite (3.33+): a CTE names the VALUES' columns.
-_RECORD_SENT_SQL = """
-    WITH sent (recipient_id, message_id) AS (VALUES {rows})
-    UPDATE petitions_mailingrecipient
-    SET state = %s, sent_at = %s, error = '', esp_message_id = sent.message_id
-    FROM sent
-    WHERE petitions_mailingrecipient.id = CAST(sent.recipient_id AS BIGINT)
-"""
-
-
 def _recipients_record_sent(pairs):
-    """Mark recipients sent, each with its own ESP message id, in one statement.
-
-    Django's bulk_update writes a CASE per column and row, and took two thirds
-    of a 100-recipient batch's time; only the message id differs per row here.
-    """
-    if not pairs:
-        return
-    params = []
-    for recipient_id, message_id in pairs:
-        params += [str(recipient_id), message_id]
-    params += [MailingRecipient.State.SENT, timezone.now()]
-    with connection.cursor() as cursor:
-        cursor.execute(_RECORD_SENT_SQL.format(rows=", ".join(["(%s, %s)"] * len(pairs))), params)
+    """Mark recipients sent, each with its own ESP message id, in one statement."""
+    update_each(
+        MailingRecipient, "esp_message_id", dict(pairs),
+        state=MailingRecipient.State.SENT, sent_at=timezone.now(), error="",
+    )
 
 
 def _batch_deliver(mailing, members, *, idempotency_key):
