@@ -63,9 +63,10 @@ def signatures_approve(*, signature_ids, actor, reason):
             flag_reason="", flagged_at=None, last_decision=decision
         )
         for signature in flagged:
+            # Held by a rate limit, its confirmation entry was skipped, not sent.
             if signature.state == Signature.State.PENDING and not signature.outbox.filter(
                 kind=Outbox.Kind.CONFIRMATION_EMAIL
-            ).exists():
+            ).exclude(state=Outbox.State.SKIPPED).exists():
                 outbox_add(Outbox.Kind.CONFIRMATION_EMAIL, signature=signature, now=now)
     return len(flagged)
 

@@ -11,7 +11,9 @@ SET NX of the drain's slot key, and a task only when no drain already holds
 the slot. A drain frees its slot only after finding nothing to send, then
 looks once more, so an entry committed at any moment is either seen by the
 running drain or wakes a new one. A drain that finds a full batch wakes a
-second slot, for a second worker. If Redis or the broker is down, the
+second slot, for a second worker. Before a confirmation email goes out, the
+drain applies the rate limits to its signature (abuse.over_limit_reasons),
+a batch at a time, and holds the signature instead if it was over one. If Redis or the broker is down, the
 entries are marked unpublished and the periodic sweep (outbox_republish)
 wakes a drain once it can; the sweep also wakes one for entries whose lease
 ran out (a drain that died).
@@ -21,14 +23,15 @@ import logging
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
-from petitions import emails
+from petitions import abuse, emails
+from petitions.bulk import update_each
 from petitions.delivery import DeliveryFailure, backoff, deliver
 from petitions.models import Outbox, Signature, Suppression
 
@@ -68,19 +71,48 @@ def publish(task, argument_tuples):
             task.apply_async(args=arguments, producer=producer, retry=False)
 
 
-def outbox_add(kind, *, now=None, **fields):
-    """Record an email to send once the current transaction commits; return the entry."""
+def outbox_entry(kind, *, now=None, **fields):
+    """An unsaved entry for an email due now (outbox_add saves it)."""
     now = now or timezone.now()
     # Marked as published from the start: waking a drain right after commit
     # almost always works, and when it does not, the failure path clears the
     # mark so the periodic sweep picks the entry up at once.
-    entry = Outbox.objects.create(kind=kind, created_at=now, next_attempt_at=now, published_at=now, **fields)
-    transaction.on_commit(lambda: drain_wake([entry.pk]))
+    return Outbox(kind=kind, created_at=now, next_attempt_at=now, published_at=now, **fields)
+
+
+def outbox_add(kind, *, now=None, **fields):
+    """Record an email to send once the current transaction commits; return the entry."""
+    entry = outbox_entry(kind, now=now, **fields)
+    entry.save(force_insert=True)
+    drain_wake_on_commit([entry.pk])
     return entry
+
+
+def drain_wake_on_commit(outbox_ids):
+    """Wake a drain for these entries once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: drain_wake(outbox_ids))
 
 
 def _slot_key(slot):
     return f"outbox:drain-slot:{slot}"
+
+
+# (the cache backend, the Redis client made from it), kept per process.
+_slot_client = [None, None]
+
+
+def _slot_taken(slot):
+    """Take the slot (SET NX, as cache.add does): False if a drain already holds it.
+
+    Every signature asks this. Django's cache builds a new Redis client for
+    every call, which was a third of the time; this process keeps one, on the
+    cache's own connection pool and under the cache's key for the slot.
+    """
+    backend = caches["default"]
+    if _slot_client[0] is not backend:  # first use, or the settings changed
+        _slot_client[:] = [backend, backend._cache.get_client(write=True)]
+    key = backend.make_and_validate_key(_slot_key(slot))
+    return bool(_slot_client[1].set(key, 1, nx=True, ex=DRAIN_SLOT_SECONDS))
 
 
 def drain_wake(outbox_ids, *, slot=0):
@@ -88,7 +120,7 @@ def drain_wake(outbox_ids, *, slot=0):
     from petitions.tasks import outbox_drain
 
     try:
-        if not cache.add(_slot_key(slot), 1, DRAIN_SLOT_SECONDS):
+        if not _slot_taken(slot):
             return True  # a drain holds the slot and will see these entries
         publish(outbox_drain, [(slot,)])
     except (RedisError, BrokerError) as error:
@@ -122,15 +154,23 @@ def outbox_drain(*, slot=0):
                 return handled
         if len(batch) == DRAIN_BATCH and slot + 1 < settings.OUTBOX_DRAIN_SLOTS:
             drain_wake([], slot=slot + 1)  # a backlog: a second worker helps
+        batch = _screen(batch)
         suppressions = _suppressions_of(batch)
-        for position, entry in enumerate(batch):
-            handled += 1
-            if _deliver(entry, suppressions=suppressions) == TRANSIENT:
-                # The ESP is struggling: this drain stops, and the rest of the
-                # batch waits for the sweep (or the next signer) to wake one.
-                _release(batch[position + 1:])
-                _slot_free(slot)
-                return handled
+        sent = {}
+        try:
+            for position, entry in enumerate(batch):
+                handled += 1
+                if _deliver(entry, suppressions=suppressions, sent=sent) == TRANSIENT:
+                    # The ESP is struggling: this drain stops, and the rest of the
+                    # batch waits for the sweep (or the next signer) to wake one.
+                    _release(batch[position + 1:])
+                    _slot_free(slot)
+                    return handled
+        finally:
+            # Recorded once per batch. Should this process die first, the sent
+            # entries go again after their lease, under the same keys, and the
+            # ESP drops the repeats.
+            _sent_record(sent)
         if time.monotonic() - started > DRAIN_TURN_SECONDS:
             try:
                 cache.touch(_slot_key(slot), DRAIN_SLOT_SECONDS)
@@ -157,6 +197,33 @@ def _claim(limit):
     return list(
         Outbox.objects.select_related("signature__petition", "mailing__petition").filter(pk__in=claimed).order_by("pk")
     )
+
+
+def _screen(entries):
+    """Hold new signatures that were over a rate limit instead of asking them
+    to confirm, as signing holds blocklisted ones; return the entries still
+    to send. Only a confirmation email for a signature no moderator has
+    decided on is screened: one a moderator approved goes out."""
+    signatures = [
+        entry.signature for entry in entries
+        if entry.kind == Outbox.Kind.CONFIRMATION_EMAIL and entry.signature is not None
+        and entry.signature.last_decision_id is None and not entry.signature.flag_reason
+    ]
+    reasons = abuse.over_limit_reasons(signatures)
+    if not reasons:
+        return entries
+    now = timezone.now()
+    held = {entry.pk for entry in entries if entry.kind == Outbox.Kind.CONFIRMATION_EMAIL and entry.signature_id in reasons}
+    with transaction.atomic():
+        for reason in set(reasons.values()):
+            ids = [pk for pk, its_reason in reasons.items() if its_reason == reason]
+            Signature.objects.filter(pk__in=ids, last_decision__isnull=True, flag_reason="").update(
+                flag_reason=reason, flagged_at=now
+            )
+        Outbox.objects.filter(pk__in=held).update(
+            state=Outbox.State.SKIPPED, done_at=now, last_error="Signature held for review (over a rate limit)."
+        )
+    return [entry for entry in entries if entry.pk not in held]
 
 
 def _release(entries):
@@ -256,15 +323,18 @@ def outbox_deliver(*, outbox_id):
     if not claimed:
         return None
     entry = Outbox.objects.select_related("signature__petition", "mailing__petition").get(pk=outbox_id)
+    if not _screen([entry]):
+        return None
     return entry.esp_message_id if _deliver(entry) == SENT else None
 
 
-def _deliver(entry, *, suppressions=None):
+def _deliver(entry, *, suppressions=None, sent=None):
     """Send a claimed entry outside any transaction, with its idempotency key.
 
     Returns SENT (the ESP's message id then in entry.esp_message_id), SKIPPED
     (no longer wanted), TRANSIENT (scheduled again from the database, with
-    back-off) or FAILED.
+    back-off) or FAILED. A sent entry is marked done at once, or, if `sent`
+    is given, added to it ({id: message id}) for _sent_record to mark.
     """
     unwanted = _still_wanted(entry, suppressions)
     if unwanted:
@@ -279,11 +349,17 @@ def _deliver(entry, *, suppressions=None):
         # As for letters: an error we do not know fails visibly, not silently for ever.
         _failure_record(entry, DeliveryFailure(f"Unexpected error: {error!r}"[:500], transient=False))
         raise
-    Outbox.objects.filter(pk=entry.pk).update(
-        state=Outbox.State.DONE, done_at=timezone.now(), esp_message_id=message_id, last_error=""
-    )
     entry.esp_message_id = message_id
+    if sent is None:
+        _sent_record({entry.pk: message_id})
+    else:
+        sent[entry.pk] = message_id
     return SENT
+
+
+def _sent_record(message_ids):
+    """Mark entries done with their ESP message ids ({id: message id}), in one statement."""
+    update_each(Outbox, "esp_message_id", message_ids, state=Outbox.State.DONE, done_at=timezone.now(), last_error="")
 
 
 def _failure_record(entry, failure):

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
@@ -21,8 +21,9 @@ from petitions import abuse, emails
 from petitions.addresses import email_canonical, email_domain
 from petitions.delivery import DeliveryFailure, backoff, deliver
 from petitions.models import ConsentWording, Letter, Outbox, Signature, Target
-from petitions.outbox import MAX_ATTEMPTS, OUTBOX_LEASE, outbox_add, publish
+from petitions.outbox import MAX_ATTEMPTS, OUTBOX_LEASE, drain_wake_on_commit, outbox_add, outbox_entry, publish
 from petitions.process_cache import ProcessCache
+from petitions.signing_sql import signature_insert
 
 logger = logging.getLogger(__name__)
 
@@ -81,9 +82,11 @@ def signature_create(
 
     A repeat signer (same petition, same canonical email) changes nothing but
     gets an already-signed email, at most REPEAT_NOTICE_LIMIT times. A
-    signature that is blocklisted or over a rate limit is recorded but held
-    for review, and no email is sent. Either way the caller shows every signer
-    the same page. Enqueues after commit; safe when the broker is down.
+    signature from a blocklisted source is recorded but held for review, and
+    no email is sent; the rate limits are applied the same way by the outbox
+    drain before it sends the confirmation email (abuse.over_limit_holds).
+    Either way the caller shows every signer the same page. Wakes a drain after
+    commit; safe when the broker is down.
     """
     if not petition.is_open:
         raise PetitionClosed(petition.slug)
@@ -91,37 +94,31 @@ def signature_create(
         raise SigningPaused(petition.slug)
     consents = consent_wordings_current()
     now = timezone.now()
-    hashed_ip = abuse.ip_hash(ip)
-    held_because = abuse.hold_reason(email=email, ip=ip, hashed_ip=hashed_ip, now=now)
-    try:
-        # The INSERT comes first in its transaction, so a repeat signer's
-        # unique-constraint error rolls back nothing else and needs no
-        # savepoint (two round trips fewer for every new signer).
-        with transaction.atomic():
-            signature = Signature.objects.create(
-                petition=petition,
-                first_name=first_name,
-                last_name=last_name,
-                email=email.strip(),
-                email_normalized=email_normalize(email),
-                email_domain=email_domain(email),
-                country=country,
-                postcode=postcode,
-                letter_consent=consents[ConsentWording.Kind.LETTER],
-                reply_consent=consents[ConsentWording.Kind.REPLY] if wants_reply else None,
-                updates_consent=consents[ConsentWording.Kind.UPDATES] if wants_updates else None,
-                comment=comment,
-                comment_state=Signature.CommentState.PENDING if comment else Signature.CommentState.NONE,
-                ip_hash=hashed_ip,
-                flag_reason=held_because,
-                flagged_at=now if held_because else None,
-                created_at=now,
-            )
-            if not held_because:
-                outbox_add(Outbox.Kind.CONFIRMATION_EMAIL, signature=signature, now=now)
+    held_because = abuse.blocked_reason(email=email, ip=ip)
+    signature = Signature(
+        petition=petition,
+        first_name=first_name,
+        last_name=last_name,
+        email=email.strip(),
+        email_normalized=email_normalize(email),
+        email_domain=email_domain(email),
+        country=country,
+        postcode=postcode,
+        letter_consent=consents[ConsentWording.Kind.LETTER],
+        reply_consent=consents[ConsentWording.Kind.REPLY] if wants_reply else None,
+        updates_consent=consents[ConsentWording.Kind.UPDATES] if wants_updates else None,
+        comment=comment,
+        comment_state=Signature.CommentState.PENDING if comment else Signature.CommentState.NONE,
+        ip_hash=abuse.ip_hash(ip),
+        flag_reason=held_because,
+        flagged_at=now if held_because else None,
+        created_at=now,
+    )
+    entry = None if held_because else outbox_entry(Outbox.Kind.CONFIRMATION_EMAIL, now=now)
+    if signature_insert(signature, entry):
+        if entry is not None:
+            drain_wake_on_commit([entry.pk])
         return SignOutcome(signature=signature, is_new=True)
-    except IntegrityError:
-        pass
     with transaction.atomic():
         signature = Signature.objects.select_for_update().get(
             petition=petition, email_normalized=email_normalize(email)

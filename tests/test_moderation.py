@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from petitions import abuse, counts, moderation, services
+from petitions import abuse, counts, moderation, outbox, services
 from petitions.addresses import email_canonical
 from petitions.models import BlockedSource, Letter, ModerationDecision, Outbox, RateLimit, Signature
 from petitions.views import page_cache_clear
@@ -22,8 +22,17 @@ def _fresh_limits():
     abuse.config_forget()
 
 
+@pytest.fixture(autouse=True)
+def _drain_without_waiting(monkeypatch):
+    monkeypatch.setattr(outbox, "DRAIN_GATHER_SECONDS", 0)
+
+
 def sign_from(client, petition, signer, ip, **fields):
-    return client.post(reverse("petitions:sign", args=[petition.slug]), signer | fields, REMOTE_ADDR=ip)
+    """Sign, then let the outbox drain do what it does next: apply the rate
+    limits before sending the confirmation email."""
+    response = client.post(reverse("petitions:sign", args=[petition.slug]), signer | fields, REMOTE_ADDR=ip)
+    outbox.outbox_drain()
+    return response
 
 
 def confirm_all():
@@ -72,7 +81,10 @@ class SilentHoldTests:
         assert {(r.status_code, r["Location"]) for r in responses} == {(302, reverse("petitions:signed", args=[petition.slug]))}
         held = Signature.objects.exclude(flag_reason="")
         assert held.count() == 2 and {s.flag_reason for s in held} == {"over limit: IP burst"}
-        assert Outbox.objects.filter(signature__in=held).count() == 0  # no email to possible victims
+        # No email to possible victims: the drain skipped their confirmations.
+        assert set(Outbox.objects.filter(signature__in=held).values_list("state", "esp_message_id")) == {
+            (Outbox.State.SKIPPED, "")
+        }
         # Another address is not affected.
         sign_from(client, petition, signer, "198.51.100.1", email="other@example.org")
         assert Signature.objects.get(email="other@example.org").flag_reason == ""
@@ -200,6 +212,27 @@ class ReviewQueueTests:
         assert held.flag_reason == "" and held.last_decision.reason == "a real person"
         assert Outbox.objects.get().kind == Outbox.Kind.CONFIRMATION_EMAIL
         assert services.signature_confirm(public_id=held.public_id)[0] == services.ConfirmResult.CONFIRMED
+
+    def test_the_limits_count_only_earlier_signatures_however_late_the_drain_looks(self, client, petition, signer):
+        RateLimit.objects.filter(name="IP burst").update(max_signatures=2)
+        for n in range(4):  # all signed before the drain looks at any of them
+            sign(client, petition, signer | {"email": f"person{n}@example.org"})
+        outbox.outbox_drain()
+        outbox.outbox_drain()  # looking again changes nothing
+        held_and_sent = Signature.objects.order_by("pk").values_list("flag_reason", "outbox__state")
+        assert list(held_and_sent) == [("", "done"), ("", "done")] + [("over limit: IP burst", "skipped")] * 2
+
+    def test_a_moderator_approval_is_not_undone_by_the_limits(self, client, petition, signer, moderator):
+        RateLimit.objects.filter(name="IP burst").update(max_signatures=1)
+        sign_from(client, petition, signer, "203.0.113.7", email="first@example.org")
+        sign_from(client, petition, signer, "203.0.113.7", email="second@example.org")
+        held = Signature.objects.get(email="second@example.org")
+        assert held.flag_reason == "over limit: IP burst"
+        moderation.signatures_approve(signature_ids=[held.pk], actor=moderator, reason="a real person")
+        outbox.outbox_drain()
+        held.refresh_from_db()
+        assert held.flag_reason == ""
+        assert list(held.outbox.order_by("pk").values_list("state", flat=True)) == ["skipped", "done"]
 
     def test_blocking_a_domain_flags_its_existing_signatures_for_review(self, client, petition, signer):
         for n in range(3):
