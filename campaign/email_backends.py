@@ -14,17 +14,25 @@
 
 import html
 import json
+import re
 
 from anymail.backends.resend import EmailBackend as AnymailResendBackend
+from anymail.exceptions import AnymailError
 from anymail.backends.resend import ResendPayload as AnymailResendPayload
 from django.conf import settings
 
 
 def merge_into(text, values, *, escape):
-    """Fill merge fields in as an ESP would; values are HTML-escaped in HTML."""
-    for name, value in values.items():
-        text = text.replace(settings.ESP_MERGE_FIELD.replace("NAME", name), html.escape(value) if escape else value)
-    return text
+    """Fill merge fields in as an ESP would, in one pass (a value that looks
+    like a merge field stays as it is); values are HTML-escaped in HTML."""
+    if not values:
+        return text
+    by_field = {
+        settings.ESP_MERGE_FIELD.replace("NAME", name): html.escape(value) if escape else value
+        for name, value in values.items()
+    }
+    pattern = re.compile("|".join(re.escape(field) for field in sorted(by_field, key=len, reverse=True)))
+    return pattern.sub(lambda match: by_field[match.group(0)], text)
 
 
 class ResendPayload(AnymailResendPayload):
@@ -41,7 +49,11 @@ class ResendPayload(AnymailResendPayload):
             return serialized
         items = json.loads(serialized)
         for item, recipient in zip(items, self.to_recipients):
-            values = self.recipient_merge_data.get(recipient.addr_spec, {})
+            values = self.recipient_merge_data.get(recipient.addr_spec)
+            if values is None:
+                # Sent on, the copy would show the bare merge fields (a link
+                # that leads nowhere): better that nothing goes.
+                raise AnymailError(f"No merge data for the recipient {recipient.addr_spec!r}.")
             for field in ("subject", "text"):
                 if field in item:
                     item[field] = merge_into(item[field], values, escape=False)

@@ -34,6 +34,9 @@ class DeliveryFailure(Exception):
     reason: str
     transient: bool
     retry_after: timedelta | None = None
+    # The ESP checked the request and refused it whole, sending nothing (a
+    # 400 or 422: an address or field it will not take).
+    refused_unsent: bool = False
 
     def __str__(self):
         return self.reason
@@ -68,6 +71,12 @@ def deliver_batch(message, *, idempotency_key):
         address: (status.message_id or "", None if status.status in _ACCEPTED else f"Refused: {status.status}")
         for address, status in message.anymail_status.recipients.items()
     }
+
+
+def batch_sending_available():
+    """True when the mail backend is an ESP's, which sends one copy per
+    recipient of a message with merge data (deliver_batch)."""
+    return isinstance(_connection(), AnymailBaseBackend)
 
 
 _open_connections = {}
@@ -127,7 +136,9 @@ def _classify_http_error(error):
         if error.response is not None:
             retry_after = _parse_retry_after(error.response.headers.get("Retry-After"))
         return DeliveryFailure(f"Email service answered {status}: {summary}", transient=True, retry_after=retry_after)
-    return DeliveryFailure(f"Email service refused the message ({status}): {summary}", transient=False)
+    return DeliveryFailure(
+        f"Email service refused the message ({status}): {summary}", transient=False, refused_unsent=status in (400, 422)
+    )
 
 
 def _esp_message(error):

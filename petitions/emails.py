@@ -86,6 +86,34 @@ def confirmation_email(signature, *, issued_at):
     return _compose("confirmation", context, to=[signature.email])
 
 
+def confirmation_batch_email(entries):
+    """The confirmation emails of several new signers of one petition as one
+    message, for the ESP's batch sending: `entries` are (signature, issued_at)
+    pairs with distinct addresses. Each signer's copy reads exactly as
+    confirmation_email writes it: their name, links and List-Unsubscribe
+    header are merge data."""
+    petition = entries[0][0].petition
+    context = _supporter_context(entries[0][0]) | {
+        "signature": {"first_name": merge_field("first_name")},
+        "petition": petition,
+        "unsubscribe_url": merge_field("unsubscribe_url"),
+        "confirm_url": merge_field("confirm_url"),
+    }
+    message = _compose("confirmation", context, to=[])
+    del message.extra_headers["List-Unsubscribe"]
+    message.to = [signature.email for signature, _issued_at in entries]
+    message.merge_data, message.merge_headers = {}, {}
+    for signature, issued_at in entries:
+        link = unsubscribe_url(signature.public_id)
+        message.merge_data[signature.email] = {
+            "first_name": signature.first_name,
+            "confirm_url": confirm_url(signature, issued_at),
+            "unsubscribe_url": link,
+        }
+        message.merge_headers[signature.email] = {"List-Unsubscribe": f"<{link}>"}
+    return message
+
+
 def already_signed_email(signature, *, issued_at):
     """Tells a repeat signer they had signed; gives a fresh link if still pending."""
     context = _supporter_context(signature) | {

@@ -138,6 +138,9 @@ class SignatureForm(forms.Form):
     )
 
     def __init__(self, *args, consents, **kwargs):
+        # The templates write labels themselves; Django would translate ":"
+        # for every form.
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.consents = consents
         self.fields["letter_consent"].label = consents["letter"].text

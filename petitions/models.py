@@ -364,6 +364,10 @@ class Outbox(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     esp_message_id = models.CharField(max_length=200, blank=True)
+    # Entries sent together in one ESP batch call share this number (their
+    # first entry's id). A batch is retried whole, with the same members, so
+    # that its idempotency key stands for the same emails every time.
+    batch = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -371,6 +375,11 @@ class Outbox(models.Model):
         verbose_name_plural = "outbox"
         indexes = [
             models.Index(fields=["next_attempt_at"], name="outbox_pending", condition=models.Q(state="pending")),
+            # Batches to send again: found without walking a backlog of fresh entries.
+            models.Index(
+                fields=["next_attempt_at"], name="outbox_batch_pending",
+                condition=models.Q(state="pending", batch__isnull=False),
+            ),
             models.Index(fields=["created_at"], name="outbox_failed", condition=models.Q(state="failed")),
         ]
 

@@ -19,6 +19,7 @@ wakes a drain once it can; the sweep also wakes one for entries whose lease
 ran out (a drain that died).
 """
 
+import hashlib
 import logging
 import time
 
@@ -32,7 +33,7 @@ from redis.exceptions import RedisError
 
 from petitions import abuse, emails
 from petitions.bulk import update_each
-from petitions.delivery import DeliveryFailure, backoff, deliver
+from petitions.delivery import DeliveryFailure, backoff, batch_sending_available, deliver, deliver_batch
 from petitions.models import Outbox, Signature, Suppression
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ DRAIN_SLOT_SECONDS = 60
 # serves many emails instead of one or two. Emails wait at most this long more.
 DRAIN_GATHER_SECONDS = 0.2
 # What became of a claimed entry.
-SENT, SKIPPED, TRANSIENT, FAILED = "sent", "skipped", "transient", "failed"
+SENT, SKIPPED, TRANSIENT, FAILED, REFUSED_UNSENT = "sent", "skipped", "transient", "failed", "refused unsent"
 
 
 def publish(task, argument_tuples):
@@ -144,33 +145,31 @@ def outbox_drain(*, slot=0):
 
     started, handled = time.monotonic(), 0
     while True:
-        batch = _claim(DRAIN_BATCH)
-        if not batch:
+        claimed = _claim(DRAIN_BATCH)
+        if not claimed:
             # Free the slot first, then look once more: whatever commits after
             # this look wakes a new drain.
             _slot_free(slot)
-            batch = _claim(DRAIN_BATCH)
-            if not batch:
+            claimed = _claim(DRAIN_BATCH)
+            if not claimed:
                 return handled
-        if len(batch) == DRAIN_BATCH and slot + 1 < settings.OUTBOX_DRAIN_SLOTS:
+        if len(claimed) == DRAIN_BATCH and slot + 1 < settings.OUTBOX_DRAIN_SLOTS:
             drain_wake([], slot=slot + 1)  # a backlog: a second worker helps
-        batch = _screen(batch)
-        suppressions = _suppressions_of(batch)
         sent = {}
         try:
-            for position, entry in enumerate(batch):
-                handled += 1
-                if _deliver(entry, suppressions=suppressions, sent=sent) == TRANSIENT:
-                    # The ESP is struggling: this drain stops, and the rest of the
-                    # batch waits for the sweep (or the next signer) to wake one.
-                    _release(batch[position + 1:])
-                    _slot_free(slot)
-                    return handled
+            count, unsent = _send_claimed(claimed, sent=sent)
         finally:
-            # Recorded once per batch. Should this process die first, the sent
+            # Recorded once per claim. Should this process die first, the sent
             # entries go again after their lease, under the same keys, and the
             # ESP drops the repeats.
             _sent_record(sent)
+        handled += count
+        if unsent is not None:
+            # The ESP is struggling: this drain stops, and the rest of what it
+            # claimed waits for the sweep (or the next signer) to wake one.
+            _release(unsent)
+            _slot_free(slot)
+            return handled
         if time.monotonic() - started > DRAIN_TURN_SECONDS:
             try:
                 cache.touch(_slot_key(slot), DRAIN_SLOT_SECONDS)
@@ -178,17 +177,18 @@ def outbox_drain(*, slot=0):
             except (RedisError, BrokerError):
                 _slot_free(slot)  # the sweep wakes a drain for what is left
             return handled
-        if len(batch) < DRAIN_BATCH:
+        if len(claimed) < DRAIN_BATCH:
             time.sleep(DRAIN_GATHER_SECONDS)
 
 
 def _claim(limit):
-    """Claim up to `limit` due entries for this process (skipping ones another holds)."""
+    """Claim for this process a batch sent before that is due again, whole, or
+    else up to `limit` due entries not in a batch (skipping ones another holds)."""
     now = timezone.now()
     with transaction.atomic():
-        claimed = list(
+        claimed = _batch_claim_again(now) or list(
             Outbox.objects.select_for_update(skip_locked=True)
-            .filter(state=Outbox.State.PENDING, next_attempt_at__lte=now)
+            .filter(state=Outbox.State.PENDING, next_attempt_at__lte=now, batch__isnull=True)
             .order_by("next_attempt_at", "pk")
             .values_list("pk", flat=True)[:limit]
         )
@@ -197,6 +197,110 @@ def _claim(limit):
     return list(
         Outbox.objects.select_related("signature__petition", "mailing__petition").filter(pk__in=claimed).order_by("pk")
     )
+
+
+def _send_claimed(claimed, *, sent):
+    """Send what a drain claimed, adding what was sent to `sent`. Returns how
+    many entries were handled, and the ones left unsent because the ESP failed
+    transiently (None if it did not)."""
+    together, alone, suppressions = _together_and_alone(claimed)
+    outcome = _deliver_together(together, sent=sent) if together else None
+    if outcome == TRANSIENT:
+        return len(claimed) - len(alone), alone
+    if outcome == REFUSED_UNSENT:
+        alone = together + alone  # one by one: the ESP refuses only the address at fault
+    for position, entry in enumerate(alone):
+        if _deliver(entry, suppressions=suppressions, sent=sent) == TRANSIENT:
+            unsent = alone[position + 1:]
+            return len(claimed) - len(unsent), unsent
+    return len(claimed), None
+
+
+def _batch_claim_again(now):
+    """Lock every pending member of one due batch, or none: a batch goes again
+    whole or not at all (another drain holding part of it sends it)."""
+    due = (
+        Outbox.objects.select_for_update(skip_locked=True)
+        .filter(state=Outbox.State.PENDING, next_attempt_at__lte=now, batch__isnull=False)
+        .order_by("next_attempt_at", "pk")
+        .values_list("batch", flat=True)
+        .first()
+    )
+    if due is None:
+        return []
+    members = Outbox.objects.filter(state=Outbox.State.PENDING, batch=due)
+    locked = list(members.select_for_update(skip_locked=True).values_list("pk", flat=True))
+    return locked if len(locked) == members.count() else []
+
+
+def _together_and_alone(claimed):
+    """Split claimed entries into those to send in one ESP batch call and those
+    to send one by one; also returns the suppressions looked up for them.
+
+    A batch claimed again goes as it went before. Of fresh entries, those over
+    a rate limit are held (_screen) and unwanted ones skipped; confirmation
+    emails to distinct addresses for one petition then form a new batch, its
+    members recorded before anything is sent. Only ESP backends batch.
+    """
+    again = [entry for entry in claimed if entry.batch is not None]
+    if again:
+        return again, [entry for entry in claimed if entry.batch is None], None
+    fresh = _screen(claimed)
+    suppressions = _suppressions_of(fresh)
+    if not batch_sending_available():
+        return [], fresh, suppressions
+    together, alone, addresses = [], [], set()
+    for entry in fresh:
+        if (
+            entry.kind != Outbox.Kind.CONFIRMATION_EMAIL
+            or entry.signature.email.lower() in addresses
+            or (together and entry.signature.petition_id != together[0].signature.petition_id)
+        ):
+            alone.append(entry)
+        elif not _skipped_if_unwanted(entry, suppressions):
+            together.append(entry)
+            addresses.add(entry.signature.email.lower())
+    if len(together) < 2:
+        return [], alone + together, suppressions
+    Outbox.objects.filter(pk__in=[entry.pk for entry in together]).update(batch=together[0].pk)
+    for entry in together:
+        entry.batch = together[0].pk
+    return together, alone, suppressions
+
+
+def _deliver_together(entries, *, sent):
+    """Send claimed confirmation emails in one ESP batch call (one batch's
+    members, in order). The idempotency key stands for exactly these entries:
+    sent again, the batch is the same request, and the ESP drops the repeat.
+
+    Returns SENT (whatever each recipient's outcome: refused addresses fail
+    alone, sent ones are added to `sent`), TRANSIENT, FAILED, or
+    REFUSED_UNSENT when the ESP refused the whole batch for what one member
+    carries and sent nothing: the entries then leave the batch, to be sent
+    one by one."""
+    key = "outbox-batch-" + hashlib.sha256(",".join(str(entry.pk) for entry in entries).encode()).hexdigest()[:40]
+    message = emails.confirmation_batch_email([(entry.signature, entry.created_at) for entry in entries])
+    try:
+        outcomes = deliver_batch(message, idempotency_key=key)
+    except DeliveryFailure as failure:
+        if failure.refused_unsent:
+            Outbox.objects.filter(pk__in=[entry.pk for entry in entries]).update(batch=None)
+            for entry in entries:
+                entry.batch = None
+            return REFUSED_UNSENT
+        results = {_failure_record(entry, failure) for entry in entries}
+        return TRANSIENT if TRANSIENT in results else FAILED
+    except Exception as error:
+        for entry in entries:
+            _failure_record(entry, DeliveryFailure(f"Unexpected error: {error!r}"[:500], transient=False))
+        raise
+    for entry in entries:
+        message_id, error = outcomes.get(entry.signature.email, ("", "No status reported by the email service."))
+        if error:
+            _failure_record(entry, DeliveryFailure(error, transient=False))
+        else:
+            sent[entry.pk] = message_id
+    return SENT
 
 
 def _screen(entries):
@@ -336,9 +440,7 @@ def _deliver(entry, *, suppressions=None, sent=None):
     back-off) or FAILED. A sent entry is marked done at once, or, if `sent`
     is given, added to it ({id: message id}) for _sent_record to mark.
     """
-    unwanted = _still_wanted(entry, suppressions)
-    if unwanted:
-        Outbox.objects.filter(pk=entry.pk).update(state=Outbox.State.SKIPPED, done_at=timezone.now(), last_error=unwanted)
+    if _skipped_if_unwanted(entry, suppressions):
         return SKIPPED
     message = _BUILDERS[entry.kind](entry)
     try:
@@ -355,6 +457,14 @@ def _deliver(entry, *, suppressions=None, sent=None):
     else:
         sent[entry.pk] = message_id
     return SENT
+
+
+def _skipped_if_unwanted(entry, suppressions):
+    """Mark the entry skipped, with why, if it should no longer be sent; True if so."""
+    unwanted = _still_wanted(entry, suppressions)
+    if unwanted:
+        Outbox.objects.filter(pk=entry.pk).update(state=Outbox.State.SKIPPED, done_at=timezone.now(), last_error=unwanted)
+    return bool(unwanted)
 
 
 def _sent_record(message_ids):

@@ -10,24 +10,28 @@ transaction. A repeat signer meets `ON CONFLICT DO NOTHING` instead of an
 error and a rollback.
 """
 
+import functools
+
 from django.db import connection, transaction
 
 from petitions.models import Outbox, Signature
 
 
-def _columns_and_values(instance, *, leave_out=()):
+def _columns_and_values(instance, *, leave_out=frozenset()):
     """The columns and values of an INSERT of `instance`, prepared by its fields
     as the ORM prepares them (defaults, pre_save, conversion for the database)."""
-    fields = [
-        field for field in instance._meta.concrete_fields
-        if not field.primary_key and field.column not in leave_out
-    ]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
-    return columns, values
+    fields, columns = _fields_and_columns(type(instance), leave_out, connection.vendor)
+    return columns, [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
 
 
-def _one_signer_per_petition():
+@functools.cache
+def _fields_and_columns(model, leave_out, _vendor):
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key and field.column not in leave_out]
+    return fields, ", ".join(connection.ops.quote_name(field.column) for field in fields)
+
+
+@functools.cache
+def _one_signer_per_petition(_vendor):
     """The columns of the constraint a repeat signer runs into."""
     constraint = next(c for c in Signature._meta.constraints if c.name == "signature_one_per_email")
     return ", ".join(connection.ops.quote_name(Signature._meta.get_field(name).column) for name in constraint.fields)
@@ -45,14 +49,14 @@ def signature_insert(signature, entry=None):
     columns, values = _columns_and_values(signature)
     insert_signature = (
         f"INSERT INTO {quote(Signature._meta.db_table)} ({columns}) VALUES ({_placeholders(values)})"
-        f" ON CONFLICT ({_one_signer_per_petition()}) DO NOTHING RETURNING {quote('id')}"
+        f" ON CONFLICT ({_one_signer_per_petition(connection.vendor)}) DO NOTHING RETURNING {quote('id')}"
     )
     if entry is None:
         with connection.cursor() as cursor:
             cursor.execute(insert_signature, values)
             row = cursor.fetchone()
         return _saved(signature, row and row[0])
-    entry_columns, entry_values = _columns_and_values(entry, leave_out={"signature_id"})
+    entry_columns, entry_values = _columns_and_values(entry, leave_out=frozenset({"signature_id"}))
     outbox = quote(Outbox._meta.db_table)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -134,6 +135,22 @@ class OutboxDeliveryTests:
 
 
 @contextmanager
+def override_esp_timeout(seconds):
+    """Make anymail give up on the ESP after `seconds` (a fresh backend, then the usual one again)."""
+    from django.test import override_settings
+
+    from petitions import delivery
+
+    anymail = dict(settings.ANYMAIL, REQUESTS_TIMEOUT=seconds)
+    delivery._open_connections.clear()
+    try:
+        with override_settings(ANYMAIL=anymail):
+            yield
+    finally:
+        delivery._open_connections.clear()
+
+
+@contextmanager
 def publishes():
     """The tasks handed to the broker meanwhile, as (task name, arguments)."""
     from celery.signals import before_task_publish
@@ -162,10 +179,13 @@ class OutboxDrainTests:
             self._three_signers(client, petition, signer)
         assert published == [("outbox_drain", (0,))]
         assert outbox.outbox_drain(slot=0) == 3
-        assert sorted(message["idempotency_key"] for message in fake_esp.messages) == sorted(
-            f"outbox-{pk}" for pk in Outbox.objects.values_list("pk", flat=True)
+        # One ESP batch call for the three confirmation emails, under one key.
+        assert fake_esp.request_count == 1 and len(fake_esp.messages) == 3
+        assert len({message["idempotency_key"] for message in fake_esp.messages}) == 1
+        assert set(Outbox.objects.values_list("state", "batch")) == {(Outbox.State.DONE, Outbox.objects.order_by("pk").first().pk)}
+        assert sorted(Outbox.objects.values_list("esp_message_id", flat=True)) == sorted(
+            message["id"] for message in fake_esp.messages
         )
-        assert set(Outbox.objects.values_list("state", flat=True)) == {Outbox.State.DONE}
         # The drain freed its slot: the next signer wakes a new one.
         with publishes() as published, django_capture_on_commit_callbacks(execute=True):
             sign(client, petition, signer | {"email": "late@example.org"})
@@ -208,9 +228,41 @@ class OutboxDrainTests:
             assert outbox.outbox_republish() == 3
         assert published == [("outbox_drain", (0,))]
 
+    def test_each_copy_of_a_batch_reads_exactly_as_the_email_sent_alone(self, client, petition, signer, fake_esp):
+        from petitions import emails
+
+        names = ["Zoë & <Jo>", "{{confirm_url}}", "Amira"]  # a name that looks like a merge field stays a name
+        for number, name in enumerate(names):
+            sign(client, petition, signer | {"first_name": name, "email": f"signer{number}@example.org"})
+        assert outbox.outbox_drain(slot=0) == 3
+        assert fake_esp.request_count == 1
+        for entry in Outbox.objects.select_related("signature__petition"):
+            alone = emails.confirmation_email(entry.signature, issued_at=entry.created_at)
+            (copy,) = fake_esp.messages_to(entry.signature.email)
+            assert (copy["subject"], copy["text"], copy["html"]) == (alone.subject, alone.body, alone.alternatives[0][0])
+            assert copy["headers"]["List-Unsubscribe"] == alone.extra_headers["List-Unsubscribe"]
+
+    def test_a_batch_that_failed_goes_again_whole_under_the_same_key(self, client, petition, signer, fake_esp):
+        self._three_signers(client, petition, signer)
+        fake_esp.delay_next(1, 3)  # the ESP takes the batch but answers after the client gave up
+        with override_esp_timeout(1):
+            assert outbox.outbox_drain(slot=0) == 3
+        assert set(Outbox.objects.values_list("state", "attempts", "published_at")) == {(Outbox.State.PENDING, 1, None)}
+        sign(client, petition, signer | {"email": "later@example.org"})  # not in the batch, and not held up by it
+        assert outbox.outbox_drain(slot=0) == 1
+        assert Outbox.objects.get(signature__email="later@example.org").state == Outbox.State.DONE
+        fake_esp.wait_for(4)  # the ESP has finished taking the first request
+        Outbox.objects.update(next_attempt_at=timezone.now())  # the back-off is over
+        assert outbox.outbox_drain(slot=0) == 3
+        assert fake_esp.duplicates_suppressed == 1  # the same request again: the ESP dropped the repeat
+        assert len(fake_esp.messages) == 4 and set(Outbox.objects.values_list("state", flat=True)) == {"done"}
+        (copy,) = fake_esp.messages_to("signer0@example.org")
+        assert Outbox.objects.get(signature__email="signer0@example.org").esp_message_id == copy["id"]
+
     def test_a_transient_failure_stops_the_drain_and_leaves_the_rest_to_the_sweep(
-        self, client, petition, signer, fake_esp
+        self, client, petition, signer, fake_esp, monkeypatch
     ):
+        monkeypatch.setattr(outbox, "batch_sending_available", lambda: False)  # one ESP call per email
         self._three_signers(client, petition, signer)
         fake_esp.fail_next(1, status=503)
         assert outbox.outbox_drain(slot=0) == 1
