@@ -419,10 +419,11 @@ def outbox_deliver(*, outbox_id):
 
     The entry is claimed by a single UPDATE, so two copies of the task cannot
     both send; a copy arriving after success finds it done and does nothing.
+    An entry in an ESP batch is left to the drain, which sends batches whole.
     """
     now = timezone.now()
     claimed = Outbox.objects.filter(
-        pk=outbox_id, state=Outbox.State.PENDING, next_attempt_at__lte=now
+        pk=outbox_id, state=Outbox.State.PENDING, next_attempt_at__lte=now, batch__isnull=True
     ).update(next_attempt_at=now + OUTBOX_LEASE, attempts=F("attempts") + 1)
     if not claimed:
         return None
