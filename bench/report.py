@@ -85,7 +85,8 @@ def report_markdown(run, command_line):
         "",
         "## Setup",
         "",
-        f"- gunicorn sync workers: {config.get('web_workers')}; Celery worker concurrency (prefork): "
+        f"- gunicorn workers: {config.get('web_workers')} with {config.get('web_threads', 1)} thread(s) each"
+        f" (gthread when more than 1); Celery worker concurrency (prefork): "
         f"{config.get('worker_concurrency')}; one beat; fake ESP in its own process",
         f"- wrk: {config.get('wrk_threads')} threads, {config.get('wrk_connections')} connections, "
         f"{run.profile.load_seconds} s per phase; fixed-rate signing: {run.profile.sustained_seconds} s",
