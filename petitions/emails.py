@@ -11,6 +11,7 @@ from email.headerregistry import Address
 
 import markdown
 import nh3
+from anymail.utils import parse_address_list
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -105,13 +106,20 @@ def confirmation_batch_email(entries):
     message.merge_data, message.merge_headers = {}, {}
     for signature, issued_at in entries:
         link = unsubscribe_url(signature.public_id)
-        message.merge_data[signature.email] = {
+        key = batch_recipient(signature.email)
+        message.merge_data[key] = {
             "first_name": signature.first_name,
             "confirm_url": confirm_url(signature, issued_at),
             "unsubscribe_url": link,
         }
-        message.merge_headers[signature.email] = {"List-Unsubscribe": f"<{link}>"}
+        message.merge_headers[key] = {"List-Unsubscribe": f"<{link}>"}
     return message
+
+
+def batch_recipient(address):
+    """The address as anymail keys a batch's merge data and its recipients'
+    outcomes by (a quoted local part, say, loses its quotes)."""
+    return parse_address_list([address])[0].addr_spec
 
 
 def already_signed_email(signature, *, issued_at):

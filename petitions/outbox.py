@@ -253,13 +253,13 @@ def _together_and_alone(claimed):
     for entry in fresh:
         if (
             entry.kind != Outbox.Kind.CONFIRMATION_EMAIL
-            or entry.signature.email.lower() in addresses
+            or emails.batch_recipient(entry.signature.email).lower() in addresses
             or (together and entry.signature.petition_id != together[0].signature.petition_id)
         ):
             alone.append(entry)
         elif not _skipped_if_unwanted(entry, suppressions):
             together.append(entry)
-            addresses.add(entry.signature.email.lower())
+            addresses.add(emails.batch_recipient(entry.signature.email).lower())
     if len(together) < 2:
         return [], alone + together, suppressions
     Outbox.objects.filter(pk__in=[entry.pk for entry in together]).update(batch=together[0].pk)
@@ -295,7 +295,9 @@ def _deliver_together(entries, *, sent):
             _failure_record(entry, DeliveryFailure(f"Unexpected error: {error!r}"[:500], transient=False))
         raise
     for entry in entries:
-        message_id, error = outcomes.get(entry.signature.email, ("", "No status reported by the email service."))
+        message_id, error = outcomes.get(
+            emails.batch_recipient(entry.signature.email), ("", "No status reported by the email service.")
+        )
         if error:
             _failure_record(entry, DeliveryFailure(error, transient=False))
         else:
