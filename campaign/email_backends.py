@@ -13,7 +13,6 @@
 """
 
 import html
-import json
 import re
 
 from anymail.backends.resend import EmailBackend as AnymailResendBackend
@@ -43,23 +42,26 @@ class ResendPayload(AnymailResendPayload):
     def set_merge_data(self, merge_data):
         self.recipient_merge_data = merge_data
 
-    def serialize_data(self):
-        serialized = super().serialize_data()
-        if not (self.is_batch() and any(self.recipient_merge_data.values())):
-            return serialized
-        items = json.loads(serialized)
-        for item, recipient in zip(items, self.to_recipients):
-            values = self.recipient_merge_data.get(recipient.addr_spec)
-            if values is None:
-                # Sent on, the copy would show the bare merge fields (a link
-                # that leads nowhere): better that nothing goes.
-                raise AnymailError(f"No merge data for the recipient {recipient.addr_spec!r}.")
-            for field in ("subject", "text"):
-                if field in item:
-                    item[field] = merge_into(item[field], values, escape=False)
-            if "html" in item:
-                item["html"] = merge_into(item["html"], values, escape=True)
-        return self.serialize_json(items)
+    def serialize_json(self, data):
+        # anymail's serialize_data hands the batch's list of emails, one per
+        # recipient, here to be written as JSON: each copy is filled in first
+        # (before, the JSON was written, read back, filled in and written again).
+        if isinstance(data, list) and self.is_batch() and any(self.recipient_merge_data.values()):
+            for item, recipient in zip(data, self.to_recipients):
+                self._merge(item, recipient.addr_spec)
+        return super().serialize_json(data)
+
+    def _merge(self, item, address):
+        values = self.recipient_merge_data.get(address)
+        if values is None:
+            # Sent on, the copy would show the bare merge fields (a link
+            # that leads nowhere): better that nothing goes.
+            raise AnymailError(f"No merge data for the recipient {address!r}.")
+        for field in ("subject", "text"):
+            if field in item:
+                item[field] = merge_into(item[field], values, escape=False)
+        if "html" in item:
+            item["html"] = merge_into(item["html"], values, escape=True)
 
 
 class ResendEmailBackend(AnymailResendBackend):
