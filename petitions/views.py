@@ -1,8 +1,10 @@
 """Request -> form -> service -> response. No ORM writes here."""
 
+import functools
+
 from django.conf import settings
 from django.core.cache import caches
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -96,7 +98,7 @@ def petition_sign(request, slug):
     form = SignatureForm(request.POST, consents=services.consent_wordings_current())
     if form.is_bot():
         # A filled honeypot gets the very page a person gets, and nothing is kept.
-        return redirect("petitions:signed", slug=petition.slug)
+        return HttpResponseRedirect(_signed_url(petition.slug))
     if form.consent_wording_changed():
         # Consent is to the words shown: ask again rather than record others.
         return _petition_page(petition, form.asking_consent_again(), status=409)
@@ -119,7 +121,13 @@ def petition_sign(request, slug):
         petition.refresh_from_db()
         return _petition_page(petition, form, status=409)
     # First and repeat signers land on the same page; only their inbox differs.
-    return redirect("petitions:signed", slug=petition.slug)
+    return HttpResponseRedirect(_signed_url(petition.slug))
+
+
+@functools.lru_cache(maxsize=64)
+def _signed_url(slug):
+    """Where a signer lands, by petition (reversed once per process, not per signature)."""
+    return reverse("petitions:signed", args=[slug])
 
 
 @require_GET
