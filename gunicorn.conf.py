@@ -3,18 +3,19 @@
 `gunicorn campaign.wsgi`, run from this directory, reads this file; options
 given on the command line override it.
 
-- workers: WEB_CONCURRENCY (gunicorn's own variable), else 2 × cores + 1.
-- threads: 2 per worker (gunicorn then uses its gthread worker). A signature's
-  request spends about as long waiting for PostgreSQL to flush its commit to
-  disk as it spends computing; a sync worker sits idle meanwhile, a second
-  thread serves the next request. Threads also keep HTTP connections alive,
-  which sync workers never do. Measured on the 2-core benchmark machine
-  (docs/benchmarks.md): the same 5 processes took 438 signatures a second
-  instead of 393, and 330 a second with a p99 of 88 ms instead of 1.1 s.
+- workers: WEB_CONCURRENCY (gunicorn's own variable), else 2 × cores + 1
+  (gunicorn's advice; its own default is a single worker).
+- sync workers, one request at a time each. Threads (gthread) were measured
+  on the 2-core benchmark machine (docs/benchmarks.md): they keep HTTP
+  connections alive, which made repeated requests on one connection cheaper,
+  but a request arriving on a new connection, as each does from a proxy
+  without upstream keep-alive and from the fixed-rate signing driver, cost
+  the web process about 0.4 ms more on average (3.0–3.9 against 2.8–3.7 ms
+  per signature), and the fixed-rate runs with threads fell furthest behind.
+  `--threads 2` turns them on.
 """
 
 import multiprocessing
 import os
 
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count() + 1))
-threads = 2

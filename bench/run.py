@@ -93,8 +93,8 @@ class Bench:
         self.redis_url = f"{args.redis.rstrip('/')}"
         cores = os.cpu_count() or 1
         self.web_workers = args.web_workers or 2 * cores + 1
-        # As production runs it (gunicorn.conf.py): 2 threads per worker.
-        self.web_threads = args.web_threads or 2
+        # As production runs it (gunicorn.conf.py): sync workers, one thread each.
+        self.web_threads = args.web_threads or 1
         self.worker_concurrency = args.worker_concurrency or cores
         self.connections = args.connections or 2 * self.web_workers
         self.run = Run(profile=profile, args=vars(args), started_at=datetime.now(timezone.utc).isoformat())
@@ -894,7 +894,7 @@ def main(argv=None):
                         help="10 s per load phase, 100,000 signatures, 10,000 mailing recipients (about 3 minutes)")
     parser.add_argument("--only", default=",".join(PHASES), help=f"comma-separated phases of: {','.join(PHASES)}")
     parser.add_argument("--web-workers", type=int, help="gunicorn workers (default 2 × cores + 1)")
-    parser.add_argument("--web-threads", type=int, help="threads per gunicorn worker (default 2, as gunicorn.conf.py; 1 for sync)")
+    parser.add_argument("--web-threads", type=int, help="threads per gunicorn worker (default 1: sync workers, as gunicorn.conf.py)")
     parser.add_argument("--worker-concurrency", type=int, help="Celery worker processes (default: cores)")
     parser.add_argument("--worker-nice", type=int, default=0,
                         help="run the Celery worker under nice -n N (default 0: same priority as the web)")
