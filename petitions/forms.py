@@ -195,7 +195,9 @@ class _FieldsCopiedOnlyWhereChanged(dict):
     every form in the process, and nothing may change them on a form.
     """
 
-    changed_per_form = ()
+    def __init__(self, fields, *, changed_per_form):
+        super().__init__(fields)
+        self.changed_per_form = frozenset(changed_per_form)
 
     def __deepcopy__(self, memo):
         return {
@@ -204,7 +206,6 @@ class _FieldsCopiedOnlyWhereChanged(dict):
         }
 
 
-SignatureForm.base_fields = type(
-    "SignatureFormFields", (_FieldsCopiedOnlyWhereChanged,),
-    {"changed_per_form": (*SignatureForm.CONSENT_FIELDS, "consent_key")},
-)(SignatureForm.base_fields)
+SignatureForm.base_fields = _FieldsCopiedOnlyWhereChanged(
+    SignatureForm.base_fields, changed_per_form=(*SignatureForm.CONSENT_FIELDS, "consent_key")
+)

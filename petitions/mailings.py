@@ -11,16 +11,14 @@ import logging
 import time
 from collections import Counter
 
-from anymail.backends.base import AnymailBaseBackend
 from django.conf import settings
-from django.core.mail import get_connection
 from django.db import connection, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 
 from petitions import emails
 from petitions.bulk import update_each
-from petitions.delivery import DeliveryFailure, deliver, deliver_batch
+from petitions.delivery import DeliveryFailure, batch_sending_available, deliver, deliver_batch
 from petitions.models import Mailing, MailingRecipient, Outbox, Signature, Suppression
 from petitions.outbox import outbox_add, publish
 
@@ -262,7 +260,7 @@ def _batch_deliver(mailing, members, *, idempotency_key):
     recipient, since a single message to many would show them to each other;
     there the outcomes of those sent before a failure are kept.
     """
-    if isinstance(get_connection(), AnymailBaseBackend):
+    if batch_sending_available():
         try:
             return deliver_batch(emails.mailing_batch_email(mailing, members), idempotency_key=idempotency_key), None
         except DeliveryFailure as failure:

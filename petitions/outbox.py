@@ -251,15 +251,16 @@ def _together_and_alone(claimed):
         return [], fresh, suppressions
     together, alone, addresses = [], [], set()
     for entry in fresh:
+        address = emails.batch_recipient(entry.signature.email).lower() if entry.signature else None
         if (
             entry.kind != Outbox.Kind.CONFIRMATION_EMAIL
-            or emails.batch_recipient(entry.signature.email).lower() in addresses
+            or address in addresses
             or (together and entry.signature.petition_id != together[0].signature.petition_id)
         ):
             alone.append(entry)
         elif not _skipped_if_unwanted(entry, suppressions):
             together.append(entry)
-            addresses.add(emails.batch_recipient(entry.signature.email).lower())
+            addresses.add(address)
     if len(together) < 2:
         return [], alone + together, suppressions
     Outbox.objects.filter(pk__in=[entry.pk for entry in together]).update(batch=together[0].pk)

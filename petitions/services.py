@@ -84,7 +84,7 @@ def signature_create(
     gets an already-signed email, at most REPEAT_NOTICE_LIMIT times. A
     signature from a blocklisted source is recorded but held for review, and
     no email is sent; the rate limits are applied the same way by the outbox
-    drain before it sends the confirmation email (abuse.over_limit_holds).
+    drain before it sends the confirmation email (abuse.over_limit_reasons).
     Either way the caller shows every signer the same page. Wakes a drain after
     commit; safe when the broker is down.
     """
