@@ -143,10 +143,11 @@ class SignatureForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.consents = consents
-        self.fields["letter_consent"].label = consents["letter"].text
-        self.fields["reply_consent"].label = consents["reply"].text
-        self.fields["updates_consent"].label = consents["updates"].text
-        self.fields["consent_key"].initial = self.current_consent_key
+        self.fields.update(_consent_fields(self.base_fields, self._consent_texts()))
+
+    def _consent_texts(self):
+        """What the consent fields show: (kind, id, text) of each wording."""
+        return tuple((kind, self.consents[kind].pk, self.consents[kind].text) for kind in sorted(self.consents))
 
     @property
     def current_consent_key(self):
@@ -186,26 +187,35 @@ class SignatureForm(forms.Form):
         return bool(self.data.get("website"))
 
 
-class _FieldsCopiedOnlyWhereChanged(dict):
-    """A form class's base_fields whose deep copy, which Django makes for every
-    form (BaseForm.__init__), copies only the fields a form changes.
+@functools.lru_cache(maxsize=8)
+def _consent_fields(base_fields, consent_texts):
+    """The fields that show consent wordings, labelled with them, made once
+    per set of wordings (they change a few times a year) rather than copied
+    and relabelled for every form."""
+    texts = {kind: text for kind, _pk, text in consent_texts}
+    fields = {name: copy.deepcopy(base_fields[name]) for name in (*SignatureForm.CONSENT_FIELDS, "consent_key")}
+    fields["letter_consent"].label = texts["letter"]
+    fields["reply_consent"].label = texts["reply"]
+    fields["updates_consent"].label = texts["updates"]
+    fields["consent_key"].initial = "-".join(str(pk) for _kind, pk, _text in consent_texts)
+    return fields
+
+
+class _SharedFields(dict):
+    """A form class's base_fields that every form of the class shares instead
+    of deep-copying them, as Django does for every form (BaseForm.__init__).
 
     Copying all eleven fields, with their widgets, validators and messages, was
-    a tenth of a signature's CPU in the web process. The others are shared by
-    every form in the process, and nothing may change them on a form.
+    a tenth of a signature's CPU in the web process. Nothing may change a
+    field on a form; the consent fields, which differ with the wordings, come
+    from _consent_fields.
     """
 
-    def __init__(self, fields, *, changed_per_form):
-        super().__init__(fields)
-        self.changed_per_form = frozenset(changed_per_form)
-
     def __deepcopy__(self, memo):
-        return {
-            name: copy.deepcopy(field, memo) if name in self.changed_per_form else field
-            for name, field in self.items()
-        }
+        return dict(self)
+
+    # A dict is not hashable; this one is the class's own, so it is keyed by identity.
+    __hash__ = object.__hash__
 
 
-SignatureForm.base_fields = _FieldsCopiedOnlyWhereChanged(
-    SignatureForm.base_fields, changed_per_form=(*SignatureForm.CONSENT_FIELDS, "consent_key")
-)
+SignatureForm.base_fields = _SharedFields(SignatureForm.base_fields)
