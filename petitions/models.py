@@ -150,7 +150,11 @@ class Signature(models.Model):
         INVALIDATED = "invalidated", "Invalidated"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    petition = models.ForeignKey(Petition, on_delete=models.PROTECT, related_name="signatures")
+    # Every signature writes each of its indexes, so no foreign key here has
+    # one of its own: the petition leads three composite indexes below, and
+    # consent wordings and moderation decisions are never deleted (the admin
+    # refuses), the only thing an index on them would serve.
+    petition = models.ForeignKey(Petition, on_delete=models.PROTECT, related_name="signatures", db_index=False)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     email = models.EmailField(max_length=254, help_text="As the signer typed it, trimmed.")
@@ -159,13 +163,13 @@ class Signature(models.Model):
     postcode = models.CharField(max_length=16, blank=True)
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
 
-    letter_consent = models.ForeignKey(ConsentWording, on_delete=models.PROTECT, related_name="+")
+    letter_consent = models.ForeignKey(ConsentWording, on_delete=models.PROTECT, related_name="+", db_index=False)
     reply_consent = models.ForeignKey(
-        ConsentWording, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+        ConsentWording, on_delete=models.PROTECT, related_name="+", null=True, blank=True, db_index=False,
         help_text="Set when the signer let recipients reply to them.",
     )
     updates_consent = models.ForeignKey(
-        ConsentWording, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+        ConsentWording, on_delete=models.PROTECT, related_name="+", null=True, blank=True, db_index=False,
         help_text="Set when the signer asked for campaign updates.",
     )
 
@@ -185,7 +189,7 @@ class Signature(models.Model):
     flag_reason = models.CharField(max_length=200, blank=True)
     flagged_at = models.DateTimeField(null=True, blank=True)
     last_decision = models.ForeignKey(
-        "ModerationDecision", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "ModerationDecision", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
 
     class CommentState(models.TextChoices):
