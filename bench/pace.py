@@ -21,9 +21,11 @@ Prints one JSON line prefixed "BENCH-JSON ". Standard library only.
 """
 
 import argparse
-import asyncio
+import collections
 import json
 import random
+import selectors
+import socket
 import time
 from urllib.parse import quote, urlsplit
 
@@ -56,69 +58,127 @@ def sign_body(number, tag):
     return "&".join(f"{name}={quote(value, safe='')}" for name, value in fields).encode()
 
 
-async def run(args):
+class _Exchange:
+    """One request on its own connection, from connect to the server's close."""
+
+    __slots__ = ("sock", "due", "sent", "deadline", "request", "head", "done")
+
+    def __init__(self, sock, due, sent, deadline, request):
+        self.sock, self.due, self.sent, self.deadline, self.request = sock, due, sent, deadline, request
+        self.head, self.done = b"", False
+
+
+def run(args):
+    """Send the requests on schedule and collect what came back.
+
+    A plain selector loop over non-blocking sockets: this driver shares the
+    machine's cores with the server it measures. With asyncio's streams it
+    spent about 0.85 ms of CPU a request; this loop spends about 0.4 ms
+    (wrk, for comparison, about 0.16 ms).
+    """
     url = urlsplit(args.url)
-    host, port = url.hostname, url.port or 80
+    address = (url.hostname, url.port or 80)
     total = int(args.rate * args.duration)
     interval = 1 / args.rate
     latencies_due, latencies_sent, statuses, errors = [], [], {}, {}
-    in_flight = 0
-    skipped = 0
+    skipped = in_flight = 0
+    sending_seconds = None
+    selector = selectors.DefaultSelector()
+    open_exchanges = collections.deque()  # in the order sent, so also in order of deadline
 
-    async def one(number, due):
-        nonlocal in_flight
+    def request_for(number):
         body = sign_body(number, args.tag)
         # As a browser sends the form from the petition page: no cookie, no token.
-        request = (
+        return (
             f"POST {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\n"
             f"Origin: {url.scheme}://{url.netloc}\r\nSec-Fetch-Site: same-origin\r\n"
             f"X-Forwarded-For: {args.ip_octet}.{number >> 16 & 255}.{number >> 8 & 255}.{number & 255}\r\n"
             f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n"
             "Connection: close\r\n\r\n"
         ).encode() + body
-        sent = time.monotonic()
-        writer = None
-        try:
-            # One deadline for the whole exchange: a wait_for per step made a
-            # task per step, and this driver's CPU is taken from the server's.
-            async with asyncio.timeout(args.timeout):
-                reader, writer = await asyncio.open_connection(host, port)
-                writer.write(request)
-                status_line = await reader.readline()
-                await reader.read()  # The server closes after answering (Connection: close).
-            status = int(status_line.split()[1])
-        except (OSError, asyncio.TimeoutError, IndexError, ValueError) as error:
-            errors[type(error).__name__] = errors.get(type(error).__name__, 0) + 1
-        else:
-            statuses[status] = statuses.get(status, 0) + 1
-            done = time.monotonic()
-            if status < 400:
-                latencies_due.append(done - due)
-                latencies_sent.append(done - sent)
-        finally:
-            if writer is not None:
-                writer.close()
-            in_flight -= 1
 
-    loop = asyncio.get_running_loop()
-    start = loop.time() + 0.1
-    started_wall = time.monotonic() + 0.1
-    tasks = []
-    for number in range(total):
-        due_loop = start + number * interval
-        delay = due_loop - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if in_flight >= args.max_in_flight:
-            # The server is so far behind that this many requests are open:
-            # counted as errors rather than opening yet more sockets.
-            skipped += 1
-            continue
-        in_flight += 1
-        tasks.append(asyncio.create_task(one(number, started_wall + number * interval)))
-    sending_seconds = time.monotonic() - started_wall
-    await asyncio.gather(*tasks)
-    elapsed = time.monotonic() - started_wall
+    def finish(exchange, error=None):
+        nonlocal in_flight
+        in_flight -= 1
+        exchange.done = True
+        selector.unregister(exchange.sock)
+        exchange.sock.close()
+        if error is None:
+            try:
+                status = int(exchange.head.split(b"\r\n", 1)[0].split()[1])
+            except (IndexError, ValueError):
+                error = "ValueError"
+        if error is not None:
+            errors[error] = errors.get(error, 0) + 1
+            return
+        statuses[status] = statuses.get(status, 0) + 1
+        if status < 400:
+            done = time.monotonic()
+            latencies_due.append(done - exchange.due)
+            latencies_sent.append(done - exchange.sent)
+
+    def step(exchange):
+        sock = exchange.sock
+        try:
+            if exchange.request:  # connected (or failed to): send the whole request
+                failure = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if failure:
+                    raise OSError(failure, "connect failed")
+                sent = sock.send(exchange.request)
+                exchange.request = exchange.request[sent:]
+                if not exchange.request:
+                    selector.modify(sock, selectors.EVENT_READ, exchange)
+                elif selector.get_key(sock).events != selectors.EVENT_WRITE:
+                    selector.modify(sock, selectors.EVENT_WRITE, exchange)
+                return
+            data = sock.recv(65536)
+        except OSError as error:
+            finish(exchange, type(error).__name__)
+            return
+        if data:
+            if len(exchange.head) < 64:  # only the status line is read
+                exchange.head += data
+        else:  # the server closes after answering (Connection: close)
+            finish(exchange)
+
+    start = time.monotonic() + 0.1
+    number = 0
+    while number < total or open_exchanges:
+        now = time.monotonic()
+        while number < total and start + number * interval <= now:
+            due = start + number * interval
+            if in_flight >= args.max_in_flight:
+                # The server is so far behind that this many requests are open:
+                # counted as errors rather than opening yet more sockets.
+                skipped += 1
+            else:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.setblocking(False)
+                exchange = _Exchange(sock, due, now, now + args.timeout, request_for(number))
+                if sock.connect_ex(address) == 0:
+                    # Connected at once, as on loopback usually: send now rather
+                    # than after one more turn of the loop.
+                    selector.register(sock, selectors.EVENT_READ, exchange)
+                    step(exchange)
+                else:
+                    selector.register(sock, selectors.EVENT_WRITE, exchange)
+                open_exchanges.append(exchange)
+                in_flight += 1
+            number += 1
+            if number == total:
+                sending_seconds = time.monotonic() - start
+        while open_exchanges and (open_exchanges[0].done or open_exchanges[0].deadline <= now):
+            exchange = open_exchanges.popleft()
+            if not exchange.done:
+                finish(exchange, "TimeoutError")
+        wake = [start + number * interval] if number < total else []
+        if open_exchanges:
+            wake.append(open_exchanges[0].deadline)
+        timeout = max(0.0, min(wake) - time.monotonic()) if wake else 0.0
+        for key, _mask in selector.select(timeout):
+            if not key.data.done:
+                step(key.data)
+    elapsed = time.monotonic() - start
     latencies_due.sort()
     latencies_sent.sort()
     ok = sum(count for status, count in statuses.items() if status < 400)
@@ -126,7 +186,7 @@ async def run(args):
         "rate_target": args.rate,
         "duration_target_s": args.duration,
         "scheduled": total,
-        "sending_s": round(sending_seconds, 3),
+        "sending_s": round(sending_seconds or 0, 3),
         "elapsed_s": round(elapsed, 3),
         "ok": ok,
         "statuses": {str(status): count for status, count in sorted(statuses.items())},
@@ -151,7 +211,7 @@ def main(argv=None):
     parser.add_argument("--ip-octet", type=int, default=20, help="first octet of the X-Forwarded-For addresses")
     parser.add_argument("--timeout", type=float, default=15.0, help="seconds before a request counts as failed")
     parser.add_argument("--max-in-flight", type=int, default=800, help="stay below the open-files limit")
-    asyncio.run(run(parser.parse_args(argv)))
+    run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":
