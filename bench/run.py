@@ -6,7 +6,9 @@ measured in the same run on the same processes:
 
 - signing and confirming: POSTs per second (wrk, maximum rate) against a
   trivial Django view served by the same gunicorn; and signing at a fixed
-  330 a second for 60 seconds (bench/pace.py), with p50/p99 latency;
+  330 a second for 60 seconds (bench/pace.py), with p50/p99 latency; and, as
+  a reference, a view that only commits one signature row per POST (the floor
+  of any design that writes each signature before answering);
 - the petition page: GETs per second against the same trivial view;
 - letters: queued letters drained per second through anymail to the fake ESP,
   against a no-op Celery task on the same worker;
@@ -285,12 +287,12 @@ class Bench:
         return result
 
     def wrk_pair(self, pair, *, settle=None):
-        """Measure a baseline and a figure in alternating slices (A B, B A, A B, ...).
+        """Measure a baseline and its figures in alternating slices (A B, B A, A B, ...).
 
         The machine is shared and its load changes by the minute. Slices of a
         few seconds, alternated, expose both to the same conditions, so their
-        ratio holds even when the absolute rates do not. `pair` is two
-        (name, path, script, environment) tuples, baseline first; `settle`,
+        ratio holds even when the absolute rates do not. `pair` is
+        (name, path, script, environment) tuples, the baseline first; `settle`,
         if given, runs before every slice (to let the worker catch up).
         """
         rounds = self.profile.rounds
@@ -408,9 +410,10 @@ class Bench:
         esp_before = self.esp_accepted()
         # Each slice starts with the confirmation emails of the one before sent,
         # so the baseline never runs beside a busy worker.
-        base, sign = self.wrk_pair([
+        base, sign, floor = self.wrk_pair([
             ("trivial-post-sign", "/", "form.lua", sign_env | {"BENCH_PATH": "/_bench/trivial-form/", "BENCH_TAG": tag + "t"}),
             ("sign-post", "/", "form.lua", sign_env | {"BENCH_PATH": f"/p/{SLUG}/sign/"}),
+            ("durable-write-post", "/", "form.lua", sign_env | {"BENCH_PATH": "/_bench/durable-write/", "BENCH_TAG": tag + "d"}),
         ], settle=self._settle_quick)
         drained = self.queue_wait_empty(self.profile.drain_timeout)
         created = Signature.objects.filter(email_normalized__startswith=f"{tag}-").count()
@@ -432,7 +435,27 @@ class Bench:
             f"{base['cpu_ms_per_request']['gunicorn']:.2f} ms), worker {cpu['worker']:.1f} ms, PostgreSQL "
             f"{cpu['postgres']:.1f} ms",
         ))
+        self._durable_write_row(base, floor, f"{tag}d-")
         self._phase_sign_sustained()
+
+    def _durable_write_row(self, base, floor, prefix):
+        """The reference row: one committed INSERT per request, the floor of any
+        design that writes each signature before answering (bench/baseline_urls.py)."""
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM petitions_signature WHERE email_normalized LIKE %s", [prefix + "%"])
+            floor["rows_written_and_deleted"] = cursor.rowcount
+        ratio = floor["rate"] / base["rate"]
+        self.run.rows.append(Row(
+            "Reference: one INSERT of a signature row per POST, committed, and nothing else",
+            fmt(floor["rate"]), f"{fmt(base['rate'])} (trivial view, same POST)", f"{ratio:.0%}", "—", "—",
+            f"the floor of any design that commits each signature before it answers: the sign form's POST, "
+            f"checked as the sign form is, then one INSERT into the real table (its {floor['rows_written_and_deleted']:,} "
+            f"rows deleted after the phase); p50 {floor['p50_ms']:.1f} ms, p99 {floor['p99_ms']:.1f} ms, errors "
+            f"{floor['errors']}; CPU per request: web {floor['cpu_ms_per_request']['gunicorn']:.2f} ms, PostgreSQL "
+            f"{floor['cpu_ms_per_request']['postgres']:.2f} ms",
+        ))
 
     @staticmethod
     def _held(prefix):
