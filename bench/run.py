@@ -287,20 +287,20 @@ class Bench(MillionPhases):
         result["command"] = shlex.join(argv)
         return result
 
-    def wrk_pair(self, pair, *, settle=None):
+    def wrk_alternating(self, runs, *, settle=None):
         """Measure a baseline and its figures in alternating slices (A B, B A, A B, ...).
 
         The machine is shared and its load changes by the minute. Slices of a
         few seconds, alternated, expose both to the same conditions, so their
-        ratio holds even when the absolute rates do not. `pair` is
+        ratio holds even when the absolute rates do not. `runs` is
         (name, path, script, environment) tuples, the baseline first; `settle`,
         if given, runs before every slice (to let the worker catch up).
         """
         rounds = self.profile.rounds
         seconds = max(3, round(self.profile.load_seconds / rounds))
-        slices = {name: [] for name, *_ in pair}
+        slices = {name: [] for name, *_ in runs}
         for index in range(rounds):
-            for name, path, script, env in pair if index % 2 == 0 else reversed(pair):
+            for name, path, script, env in runs if index % 2 == 0 else reversed(runs):
                 if settle:
                     settle()
                 # Addresses of another /8 for each run, so no address signs twice in an hour.
@@ -309,7 +309,7 @@ class Bench(MillionPhases):
                 if "BENCH_TAG" in env:  # New signers in every slice: wrk numbers them from 0 each time.
                     env["BENCH_TAG"] = f"{env['BENCH_TAG']}-{index + 1}"
                 slices[name].append(self.wrk(f"{name}-{index + 1}", path, seconds=seconds, script=script, env=env))
-        merged = [self._merge(name, slices[name]) for name, *_ in pair]
+        merged = [self._merge(name, slices[name]) for name, *_ in runs]
         for result in merged:
             print(f"  {result['name']}: {result['rate']:,.0f}/s, p50 {result['p50_ms']:.1f} ms, "
                   f"p99 {result['p99_ms']:.1f} ms, errors {result['errors']}, "
@@ -387,7 +387,7 @@ class Bench(MillionPhases):
     def phase_page(self):
         print("Petition page")
         self.queue_settle("page")
-        base, page = self.wrk_pair([
+        base, page = self.wrk_alternating([
             ("trivial-get", "/_bench/trivial/", "get.lua", None),
             ("page-get", f"/p/{SLUG}/", "get.lua", None),
         ])
@@ -411,7 +411,7 @@ class Bench(MillionPhases):
         esp_before = self.esp_accepted()
         # Each slice starts with the confirmation emails of the one before sent,
         # so the baseline never runs beside a busy worker.
-        base, sign, floor = self.wrk_pair([
+        base, sign, floor = self.wrk_alternating([
             ("trivial-post-sign", "/", "form.lua", sign_env | {"BENCH_PATH": "/_bench/trivial-form/", "BENCH_TAG": tag + "t"}),
             ("sign-post", "/", "form.lua", sign_env | {"BENCH_PATH": f"/p/{SLUG}/sign/"}),
             ("durable-write-post", "/", "form.lua", sign_env | {"BENCH_PATH": "/_bench/durable-write/", "BENCH_TAG": tag + "d"}),
@@ -536,7 +536,7 @@ class Bench(MillionPhases):
         confirm_env = {"BENCH_MODE": "confirm", "BENCH_CSRF_POOL": str(self.csrf_pool), "BENCH_TOKENS": str(token_file),
                        "BENCH_ORIGIN": self.base_url}
         confirmed_before = Signature.objects.filter(state=Signature.State.CONFIRMED).count()
-        base, confirm = self.wrk_pair([
+        base, confirm = self.wrk_alternating([
             ("trivial-post-confirm", "/", "form.lua", confirm_env | {"BENCH_MODE": "trivial-confirm", "BENCH_PATH": "/_bench/trivial/"}),
             ("confirm-post", "/", "form.lua", confirm_env),
         ], settle=self._settle_quick)
@@ -562,7 +562,7 @@ class Bench(MillionPhases):
         rounds = self.profile.rounds
         print(f"Letters ({count:,}, against as many no-op tasks)")
         self.queue_settle("letters")
-        # Alternating halves (or thirds) of each, for the same reason as wrk_pair.
+        # Alternating halves (or thirds) of each, for the same reason as wrk_alternating.
         parts = {"noop": [], "letters": []}
         for index in range(rounds):
             for kind in ("noop", "letters") if index % 2 == 0 else ("letters", "noop"):
