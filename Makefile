@@ -12,8 +12,14 @@ PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Extra arguments for pytest, e.g. make test PYTEST_ARGS="-k signing -x".
 PYTEST_ARGS ?=
+# Tests need a SECRET_KEY but nothing they sign leaves the machine, so a fixed
+# one is used unless the environment provides its own. mypy needs one too: its
+# Django plugin imports the settings.
+LOCAL_SECRET_KEY := test-only-secret-key-not-for-any-deployment-0000
+# Everything ruff lints: all the project's Python.
+LINT_PATHS := campaign petitions tests bench scripts manage.py
 
-.PHONY: run test bench clean-local
+.PHONY: run check test bench clean-local
 
 # pip is the sign of a usable venv: Debian leaves a venv without pip behind
 # when python3-venv is missing, and this rule then retries once it is installed.
@@ -28,11 +34,18 @@ $(STAMP): requirements.txt | $(VENV)/bin/pip
 run: $(STAMP)
 	exec $(PYTHON) scripts/run_local.py
 
-## test: the test suite, against settings as production uses them.
-# Tests need a SECRET_KEY but nothing they sign leaves the machine, so a fixed
-# one is used unless the environment provides its own.
-test: export SECRET_KEY ?= test-only-secret-key-not-for-any-deployment-0000
-test: $(STAMP)
+## check: the static checks, each failing on any finding: ruff (lint and
+## import order), lint-imports (the import contracts in .importlinter), mypy.
+## ruff and mypy are set up in pyproject.toml.
+check: export SECRET_KEY ?= $(LOCAL_SECRET_KEY)
+check: $(STAMP)
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/lint-imports --no-logo
+	$(VENV)/bin/mypy
+
+## test: the static checks, then the test suite, against settings as production uses them.
+test: export SECRET_KEY ?= $(LOCAL_SECRET_KEY)
+test: check $(STAMP)
 	$(PYTHON) manage.py collectstatic --noinput -v0
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 

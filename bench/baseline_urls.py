@@ -35,7 +35,7 @@ DURABLE_WRITE_SQL = (
     " repeat_notices_sent, reminders_sent, ip_hash, email_domain, flag_reason, comment, comment_state)"
     " VALUES (%s, %s, %s, %s, %s, %s, %s, '', 'pending', %s, %s, '', 0, 0, '', %s, '', '', '')"
 )
-_row_ids = {}  # the petition and consent wording every reference row points at, read once
+_row_ids: dict[str, int] = {}  # the petition and consent wording every reference row points at, read once
 
 
 @require_http_methods(["GET", "POST"])

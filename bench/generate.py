@@ -23,7 +23,7 @@ import os
 import random
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,8 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # (first names, last names, ASCII stem for the address). Each script is listed
 # with names a signer would really type.
 NAMES = [
-    (["Amira", "Youssef", "Leïla", "Karim", "Nour", "Omar", "Salma"], ["Haddad", "Ben Ali", "Trabelsi", "Mansour"], "latin-maghreb"),
-    (["Emma", "Lukas", "Sofía", "João", "Zoë", "Mateo", "Chloé", "Søren"], ["Müller", "García", "Dubois", "Ødegård", "Nowak", "O'Brien", "Smith", "Rossi"], "latin-europe"),
+    (["Amira", "Youssef", "Leïla", "Karim", "Nour", "Omar", "Salma"], ["Haddad", "Ben Ali", "Trabelsi", "Mansour"],
+     "latin-maghreb"),
+    (["Emma", "Lukas", "Sofía", "João", "Zoë", "Mateo", "Chloé", "Søren"],
+     ["Müller", "García", "Dubois", "Ødegård", "Nowak", "O'Brien", "Smith", "Rossi"], "latin-europe"),
     (["أمينة", "محمد", "فاطمة", "علي", "خديجة", "يوسف"], ["الحداد", "بن علي", "المصري", "الشريف"], "arabic"),
     (["Анна", "Дмитрий", "Ольга", "Сергей", "Мария"], ["Иванова", "Петров", "Смирнова", "Кузнецов"], "cyrillic"),
     (["Ελένη", "Γιώργος", "Μαρία", "Νίκος"], ["Παπαδοπούλου", "Οικονόμου", "Γεωργίου"], "greek"),
@@ -91,7 +93,7 @@ def signatures_generate(
     from petitions.models import Signature
 
     rng = random.Random(seed)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     start_of_campaign = now - timedelta(days=DAYS)
     countries = [code for code, weight in COUNTRIES for _ in range(weight)]
     name_sets = [index for index, weight in enumerate(NAME_WEIGHTS) for _ in range(weight)]
@@ -238,7 +240,7 @@ def main(argv=None):
 
     django.setup()
     from petitions.models import Petition
-    from petitions.services import consent_wordings_current
+    from petitions.services.signing import consent_wordings_current
 
     petition = Petition.objects.get(slug=args.petition)
     seconds = signatures_generate(

@@ -29,8 +29,12 @@ import socket
 import time
 from urllib.parse import quote, urlsplit
 
-FIRST = ["Amira", "Zoë", "João", "Søren", "أمينة", "محمد", "Анна", "Ελένη", "प्रिया", "ሳባ", "伟", "지은", "Chidi", "Leïla"]
-LAST = ["Haddad", "Müller", "O'Brien", "Ødegård", "الحداد", "Иванова", "Παπαδοπούλου", "शर्मा", "ተስፋዬ", "王", "김", "Okafor"]
+FIRST = [
+    "Amira", "Zoë", "João", "Søren", "أمينة", "محمد", "Анна", "Ελένη", "प्रिया", "ሳባ", "伟", "지은", "Chidi", "Leïla",
+]
+LAST = [
+    "Haddad", "Müller", "O'Brien", "Ødegård", "الحداد", "Иванова", "Παπαδοπούλου", "शर्मा", "ተስፋዬ", "王", "김", "Okafor",
+]
 COUNTRIES = ["GB", "DE", "FR", "IT", "ES", "TN", "LY", "NG", "US", "ER", "IN", "GR", "NL", "SE"]
 
 
@@ -80,11 +84,14 @@ def run(args):
     address = (url.hostname, url.port or 80)
     total = int(args.rate * args.duration)
     interval = 1 / args.rate
-    latencies_due, latencies_sent, statuses, errors = [], [], {}, {}
+    latencies_due: list[float] = []
+    latencies_sent: list[float] = []
+    statuses: dict[int, int] = {}  # HTTP status: answers
+    errors: dict[str, int] = {}  # exception name: requests
     skipped = in_flight = 0
     sending_seconds = None
     selector = selectors.DefaultSelector()
-    open_exchanges = collections.deque()  # in the order sent, so also in order of deadline
+    open_exchanges: collections.deque[_Exchange] = collections.deque()  # in the order sent, so by deadline too
 
     def request_for(number):
         body = sign_body(number, args.tag)

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -217,7 +218,7 @@ class RssSampler:
         self.interval = interval
         self.start_rss = {process.pid: self._rss(process) for process in self.processes}
         self.max_rss = dict(self.start_rss)
-        self._stop = None
+        self._stop = threading.Event()
 
     @staticmethod
     def _rss(process):
@@ -234,8 +235,6 @@ class RssSampler:
                 self.max_rss[process.pid] = max(self.max_rss[process.pid], self._rss(process))
 
     def __enter__(self):
-        import threading
-
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()

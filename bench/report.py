@@ -1,6 +1,7 @@
 """A run's results: the rows of the table, and the Markdown and JSON written for it."""
 
 import contextlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -80,7 +81,8 @@ def report_markdown(run, command_line):
     lines.append("| Phase | wall s | " + " | ".join(names) + " |")
     lines.append("| --- | --- | " + " | ".join("---" for _ in names) + " |")
     for phase, used in run.cpu.items():
-        lines.append(f"| {phase} | {used.get('wall_s', '')} | " + " | ".join(str(used.get(name, "")) for name in names) + " |")
+        cells = " | ".join(str(used.get(name, "")) for name in names)
+        lines.append(f"| {phase} | {used.get('wall_s', '')} | {cells} |")
     lines += [
         "",
         "## Setup",
@@ -103,10 +105,10 @@ def report_markdown(run, command_line):
 def report_print(run):
     headers = ["Figure", "Measured", "Baseline", "Ratio", "Target", "Met?"]
     rows = [[row.figure, row.measured, row.baseline, row.ratio, row.target, row.met] for row in run.rows]
-    widths = [min(60, max(len(str(item)) for item in column)) for column in zip(headers, *rows)]
+    widths = [min(60, max(len(str(item)) for item in column)) for column in zip(headers, *rows, strict=True)]
     print()
     for line in [headers, ["-" * width for width in widths], *rows]:
-        print("  ".join(str(item)[:60].ljust(width) for item, width in zip(line, widths)))
+        print("  ".join(str(item)[:60].ljust(width) for item, width in zip(line, widths, strict=True)))
     print()
 
 
@@ -137,7 +139,6 @@ def machine_describe(redis_url):
 
     import celery
     import django
-    import gunicorn
     import psutil
     import psycopg
     import redis
@@ -165,7 +166,7 @@ def machine_describe(redis_url):
         "python": platform.python_version(),
         "django": django.get_version(),
         "celery": celery.__version__,
-        "gunicorn": gunicorn.__version__,
+        "gunicorn": importlib.metadata.version("gunicorn"),
         "psycopg": psycopg.__version__,
         "postgresql": postgres,
         "redis_server": redis_info.get("redis_version"),

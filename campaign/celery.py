@@ -1,6 +1,6 @@
 import os
-
 from pathlib import Path
+from typing import Any
 
 from celery import Celery
 from celery.signals import beat_init
@@ -13,7 +13,7 @@ app.autodiscover_tasks()
 
 
 @beat_init.connect
-def _beat_schedule_directory_create(sender, **kwargs):
+def _beat_schedule_directory_create(sender: object, **kwargs: Any) -> None:
     # Beat keeps its schedule in a file; on a fresh host its directory may not
     # exist yet, and beat would stop at start-up without it.
     Path(app.conf.beat_schedule_filename).parent.mkdir(parents=True, exist_ok=True)

@@ -14,14 +14,17 @@
 
 import html
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from anymail.backends.resend import EmailBackend as AnymailResendBackend
-from anymail.exceptions import AnymailError
 from anymail.backends.resend import ResendPayload as AnymailResendPayload
+from anymail.exceptions import AnymailError
 from django.conf import settings
+from django.core.mail import EmailMessage
 
 
-def merge_into(text, values, *, escape):
+def merge_into(text: str, values: Mapping[str, str] | None, *, escape: bool) -> str:
     """Fill merge fields in as an ESP would, in one pass (a value that looks
     like a merge field stays as it is); values are HTML-escaped in HTML."""
     if not values:
@@ -35,23 +38,23 @@ def merge_into(text, values, *, escape):
 
 
 class ResendPayload(AnymailResendPayload):
-    def __init__(self, *args, **kwargs):
-        self.recipient_merge_data = {}
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.recipient_merge_data: dict[str, dict[str, str]] = {}
         super().__init__(*args, **kwargs)
 
-    def set_merge_data(self, merge_data):
+    def set_merge_data(self, merge_data: dict[str, dict[str, str]]) -> None:
         self.recipient_merge_data = merge_data
 
-    def serialize_json(self, data):
+    def serialize_json(self, data: Any) -> str:
         # anymail's serialize_data hands the batch's list of emails, one per
         # recipient, here to be written as JSON: each copy is filled in first
         # (before, the JSON was written, read back, filled in and written again).
         if isinstance(data, list) and self.is_batch() and any(self.recipient_merge_data.values()):
-            for item, recipient in zip(data, self.to_recipients):
+            for item, recipient in zip(data, self.to_recipients, strict=True):
                 self._merge(item, recipient.addr_spec)
         return super().serialize_json(data)
 
-    def _merge(self, item, address):
+    def _merge(self, item: dict[str, Any], address: str) -> None:
         values = self.recipient_merge_data.get(address)
         if values is None:
             # Sent on, the copy would show the bare merge fields (a link
@@ -65,7 +68,7 @@ class ResendPayload(AnymailResendPayload):
 
 
 class ResendEmailBackend(AnymailResendBackend):
-    def build_message_payload(self, message, defaults):
+    def build_message_payload(self, message: EmailMessage, defaults: dict[str, Any]) -> ResendPayload:
         payload = ResendPayload(message, defaults, self)
         key = getattr(message, "idempotency_key", None)
         if key:

@@ -6,6 +6,7 @@ inside a library.
 """
 
 import os
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -14,7 +15,7 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-def env_str(name, default=None):
+def env_str(name: str, default: str | None = None) -> str:
     value = os.environ.get(name)
     if value is None or value == "":
         if default is None:
@@ -23,7 +24,7 @@ def env_str(name, default=None):
     return value
 
 
-def env_bool(name, default):
+def env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None:
         return default
@@ -35,7 +36,7 @@ def env_bool(name, default):
     raise ImproperlyConfigured(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}.")
 
 
-def env_int(name, default, minimum=None):
+def env_int(name: str, default: int, minimum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -48,7 +49,7 @@ def env_int(name, default, minimum=None):
     return value
 
 
-def env_url(name, default=None, schemes=("http", "https")):
+def env_url(name: str, default: str | None = None, schemes: Sequence[str] = ("http", "https")) -> str:
     value = env_str(name, default)
     parts = urlsplit(value)
     if parts.scheme not in schemes or not (parts.netloc or parts.path):
@@ -58,11 +59,11 @@ def env_url(name, default=None, schemes=("http", "https")):
     return value
 
 
-def env_list(name, default=""):
+def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default or " ").split(",") if item.strip()]
 
 
-def env_email(name, default=None):
+def env_email(name: str, default: str | None = None) -> str:
     value = env_str(name, default)
     local, at, domain = value.rpartition("@")
     if not at or not local or "." not in domain or any(c.isspace() for c in value):

@@ -7,11 +7,13 @@ that is merely wrong is a bad request, not our failure.
 """
 
 from anymail.exceptions import AnymailWebhookValidationFailure
+from anymail.signals import AnymailTrackingEvent
 from anymail.webhooks.resend import ResendTrackingWebhookView as AnymailResendTrackingWebhookView
+from django.http import HttpRequest
 
 
 class ResendTrackingWebhookView(AnymailResendTrackingWebhookView):
-    def parse_events(self, request):
+    def parse_events(self, request: HttpRequest) -> list[AnymailTrackingEvent]:
         try:
             return super().parse_events(request)
         except (ValueError, KeyError, TypeError, AttributeError) as error:

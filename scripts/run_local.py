@@ -107,7 +107,9 @@ class Child:
 
     def _copy_output(self):
         prefix = f"{self.name} | "
-        for raw in iter(self.process.stdout.readline, b""):
+        output = self.process.stdout
+        assert output is not None  # stdout=PIPE
+        for raw in iter(output.readline, b""):
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             if self._ready_marker and self._ready_marker in line:
                 self.ready.set()

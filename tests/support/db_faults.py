@@ -107,7 +107,7 @@ def post_worker_init(worker):
 
 def _database_is_down():
     flag = os.environ.get(_FLAG_VARIABLE)
-    return bool(flag) and os.path.exists(flag)
+    return bool(flag and os.path.exists(flag))
 
 
 def _unavailable():

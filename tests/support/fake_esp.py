@@ -23,6 +23,7 @@ from collections import deque
 from contextlib import suppress
 from email.utils import getaddresses
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 # Resend's error "name" for each status, so that error bodies look like the real ones.
 _ERROR_NAMES = {400: "validation_error", 401: "missing_api_key", 403: "invalid_api_key", 404: "not_found",
@@ -46,13 +47,15 @@ class _Refusal(Exception):
 
     def __init__(self, status, message, name=None):
         super().__init__(message)
-        self.response = (status, _error(status, message, name), {})
+        self.response: tuple[int, Any, dict[str, str]] = (status, _error(status, message, name), {})
 
 
 class FakeESP:
     def __init__(self, api_key="test-key", host="127.0.0.1", port=0):
         self.api_key, self.host, self.port = api_key, host, port
-        self.url = self._server = self._thread = None
+        self.url: str | None = None
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
         # One lock guards all state; the condition on it lets wait_for sleep instead of polling.
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -75,7 +78,8 @@ class FakeESP:
         # Keep-alive connections outlive the listening socket. Closing them stops a pooled
         # client connection from still reaching a server the test believes is gone.
         self._server.close_connections()
-        self._thread.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
         self._server = self._thread = None
 
     def __enter__(self):
@@ -149,7 +153,11 @@ class FakeESP:
 
     def clear_faults(self):
         with self._lock:
-            self._fails, self._delays, self._rejects = deque(), deque(), {}
+            # (status, body, headers) per request to fail; seconds per request to delay;
+            # (status, message) per refused address.
+            self._fails: deque[tuple[int, Any, dict[str, str]]] = deque()
+            self._delays: deque[float] = deque()
+            self._rejects: dict[str, tuple[int, str]] = {}
 
     def handle(self, method, path, headers, body):
         """Answer one HTTP request with (status, JSON-able or bytes body, extra headers)."""
@@ -272,6 +280,7 @@ def _validate(item, where):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    server: "_Server"
     protocol_version = "HTTP/1.1"  # Keep-alive, because requests sessions reuse their connections.
     server_version, sys_version = "fake-esp", ""
     # Headers and body leave in one buffered write with Nagle off: two small writes with Nagle
@@ -318,7 +327,9 @@ class _Server(ThreadingHTTPServer):
         # HTTPServer.server_bind calls socket.getfqdn(), a reverse DNS lookup that can take
         # seconds on a badly configured host, for a name that is never used here.
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        host, port = self.server_address[:2]
+        assert isinstance(host, str)
+        self.server_name, self.server_port = host, port
 
     def process_request(self, request, client_address):
         with self._connections_lock:

@@ -1,4 +1,5 @@
-"""Fixtures shared by the fault-injection tests (import the ones a module uses).
+"""Fixtures shared by the fault-injection tests, registered for every test by
+`pytest_plugins` in tests/conftest.py (LONG, LogTail and the helpers are imported).
 
 Every scenario runs real processes (Celery worker, beat, gunicorn where the
 web side matters) against a real Redis and the test database, with anymail's
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from petitions.services import petition_seed_load
+from petitions.services.content import petition_seed_load
 from tests.support.fake_esp import FakeESP
 from tests.support.redis_server import RedisServer
 from tests.support.workload import recipients_uncapped

@@ -5,7 +5,8 @@ shows what it saw. The lines appear without `-s`, after pytest's own summary:
 
     FAULT broker-outage: signatures=200 confirmations=200 letters=400/400 duplicates=0 recovery=12.3s
 
-Use the `fault_report` fixture (import it into the test module).
+Use the `fault_report` fixture (registered for every test by `pytest_plugins` in
+tests/conftest.py).
 """
 
 import pytest

@@ -44,8 +44,8 @@ class _ProjectProcess:
 
     def __init__(self, *, extra_env=None):
         self.extra_env = extra_env or {}
-        self.output = []
-        self.process = None
+        self.output: list[str] = []
+        self.process: subprocess.Popen[str] | None = None
 
     def environment(self):
         return os.environ | {"DATABASE_URL": test_database_url(), "PYTHONUNBUFFERED": "1"} | self.extra_env
@@ -54,14 +54,15 @@ class _ProjectProcess:
         raise NotImplementedError
 
     def start(self, timeout=60):
-        self.process = subprocess.Popen(
+        process = self.process = subprocess.Popen(
             self.command(), cwd=ROOT, env=self.environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, start_new_session=True,
         )
         ready = threading.Event()
 
         def read():
-            for line in self.process.stdout:
+            assert process.stdout is not None  # stdout=PIPE
+            for line in process.stdout:
                 self.output.append(line)
                 if self.ready_text in line:
                     ready.set()
@@ -74,6 +75,7 @@ class _ProjectProcess:
 
     def kill(self):
         """Kill the process and its children outright, as a crash or the OOM killer would."""
+        assert self.process is not None, "not started"
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -89,20 +91,20 @@ class _ProjectProcess:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
                 self.kill()
-        self._wait_for_children()
+        self._wait_for_children(self.process.pid)
 
-    def _wait_for_children(self):
+    def _wait_for_children(self, group):
         # Pool children can outlive their parent by a moment, holding database
         # connections that would stop the test database from being dropped.
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                os.killpg(self.process.pid, 0)
+                os.killpg(group, 0)
             except ProcessLookupError:
                 return
             time.sleep(0.05)
         try:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            os.killpg(group, signal.SIGKILL)
         except ProcessLookupError:
             pass
 

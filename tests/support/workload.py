@@ -14,8 +14,9 @@ from email.utils import parseaddr
 from django.conf import settings
 from django.utils import timezone
 
-from petitions import emails, services
+from petitions import emails
 from petitions.models import Letter, Outbox, Signature, Target
+from petitions.services import signing
 
 
 def recipients_uncapped():
@@ -25,7 +26,7 @@ def recipients_uncapped():
 
 
 def _signatures(petition, count, *, prefix, state, start=0):
-    consents = services.consent_wordings_current()
+    consents = signing.consent_wordings_current()
     now = timezone.now()
     signatures = [
         Signature(
