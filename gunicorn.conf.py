@@ -18,4 +18,9 @@ given on the command line override it.
 import multiprocessing
 import os
 
+# No control socket: gunicorn 25+ opens one by default, at a path shared by
+# every gunicorn of the user on the host (~/.gunicorn/gunicorn.ctl), which any
+# process of that user could use to stop or resize this server.
+control_socket_disable = True
+
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count() + 1))

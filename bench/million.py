@@ -1,26 +1,51 @@
 """The benchmark's phases with a million signatures loaded: the admin's
 signature list, the CSV export and the count reconciliation (bench/run.py)."""
 
+from __future__ import annotations
+
 import re
 import statistics
 import time
+from typing import TYPE_CHECKING, Any
 
 from bench.processes import RssSampler, cpu_cores, cpu_snapshot, cpu_used
 from bench.report import Row, verdict
 
+if TYPE_CHECKING:
+    from bench.processes import Processes
+    from bench.report import Run
+    from bench.run import Profile
+
 STAFF_USERNAME = "bench-staff"
 STAFF_PASSWORD = "bench-staff-password-not-secret"
+
+
+def _csrf_token(html: str) -> str:
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    if match is None:
+        raise RuntimeError("The page has no CSRF token.")
+    return match.group(1)
 
 
 class MillionPhases:
     """Mixed into bench.run.Bench, whose base_url, profile, processes, run,
     petition_slug and queue_settle these use."""
 
+    # Bench's, declared here for the type checker.
+    base_url: str
+    petition_slug: str
+    processes: Processes
+    profile: Profile
+    run: Run
+
+    if TYPE_CHECKING:
+        def queue_settle(self, phase: str) -> Any: ...
+
     def phase_million(self):
         from django.db import connection
 
-        from petitions import counts
         from petitions.models import Signature
+        from petitions.selectors import counts
 
         total = Signature.objects.count()
         print(f"With {total:,} signatures")
@@ -91,7 +116,7 @@ class MillionPhases:
         petition = Petition.objects.get(slug=self.petition_slug)
         expected = Signature.objects.filter(petition=petition, state=Signature.State.CONFIRMED).count()
         page = session.get(f"{self.base_url}{path}", timeout=60)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        token = _csrf_token(page.text)
         columns = re.findall(r'name="columns" value="([^"]+)"[^>]*checked', page.text)
         form = {"csrfmiddlewaretoken": token, "petition": str(petition.pk), "states": "confirmed", "columns": columns}
         print(f"  export: {expected:,} rows, columns {', '.join(columns)}")
@@ -135,7 +160,8 @@ class MillionPhases:
         self.run.rows.append(Row(
             f"CSV export of {rows:,} confirmed signatures (admin, streamed), rows/s and peak memory",
             f"{rate:,.0f} rows/s, +{growth_mb:.0f} MB", f"{copy_rate:,.0f} rows/s (PostgreSQL COPY of the same rows)",
-            f"{rate / copy_rate:.0%}", "≥ 100,000 rows/s, < 100 MB", verdict(complete and rate >= 100_000 and growth_mb < 100),
+            f"{rate / copy_rate:.0%}", "≥ 100,000 rows/s, < 100 MB",
+            verdict(complete and rate >= 100_000 and growth_mb < 100),
             f"{size / 2**20:.0f} MB in {seconds:.1f} s, first byte after {first_byte * 1000:.0f} ms; memory is the "
             f"serving gunicorn worker's peak RSS above its size before the export (peak RSS "
             f"{sampler.peak_rss() / 2**20:.0f} MB); {rows:,} rows of {expected:,} expected"
@@ -152,7 +178,7 @@ class MillionPhases:
         session = requests.Session()
         login_url = f"{self.base_url}/staff/login/"
         page = session.get(login_url, timeout=30)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        token = _csrf_token(page.text)
         response = session.post(
             login_url, data={"username": STAFF_USERNAME, "password": STAFF_PASSWORD, "csrfmiddlewaretoken": token,
                              "next": "/staff/"}, timeout=30,

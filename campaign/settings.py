@@ -9,12 +9,18 @@ local default needs nothing installed: SQLite and mail written to files under
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from campaign.env import env_bool, env_email, env_int, env_list, env_str, env_url
+
+# Lets Django's generic classes be subscripted at run time as the type checker
+# sees them, e.g. `class SignatureAdmin(admin.ModelAdmin[Signature])`.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -27,11 +33,12 @@ if len(SECRET_KEY) < 32:
 SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 _site = urlsplit(SITE_URL)
 SITE_IS_HTTPS = _site.scheme == "https"
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ",".join(dict.fromkeys([_site.hostname, "127.0.0.1", "localhost"])))
+_default_hosts = [host for host in (_site.hostname, "127.0.0.1", "localhost") if host]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ",".join(dict.fromkeys(_default_hosts)))
 CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "campaign.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -56,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "campaign.security_headers.PermissionsPolicyMiddleware",
+    "campaign.esp_webhooks.WebhookAuthenticationRequired",
     # Last, as django-axes requires: it turns a refused login into its lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -187,7 +196,7 @@ CELERY_WORKER_SEND_TASK_EVENTS = False
 # The send lease must stay well above the longest an ESP call can take.
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120, minimum=1)
 LETTER_SEND_LEASE_SECONDS = env_int("LETTER_SEND_LEASE_SECONDS", 600, minimum=1)
-# Supporter email is sent by "drain" tasks (petitions.outbox); under a backlog
+# Supporter email is sent by "drain" tasks (petitions.services.supporter_mail); under a backlog
 # up to this many run at once, each in its own worker process.
 OUTBOX_DRAIN_SLOTS = env_int("OUTBOX_DRAIN_SLOTS", 2, minimum=1)
 OUTBOX_REPUBLISH_INTERVAL_SECONDS = env_int("OUTBOX_REPUBLISH_INTERVAL_SECONDS", 20, minimum=1)
@@ -215,7 +224,7 @@ EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 # Every ANYMAIL_* variable becomes an entry of Django's ANYMAIL setting, so any
 # ESP's keys are a matter of environment: ANYMAIL_RESEND_API_KEY=... becomes
 # ANYMAIL["RESEND_API_KEY"].
-ANYMAIL = {
+ANYMAIL: dict[str, Any] = {
     name.removeprefix("ANYMAIL_"): value
     for name, value in os.environ.items()
     if name.startswith("ANYMAIL_") and value != ""
@@ -232,6 +241,9 @@ if isinstance(ANYMAIL.get("REQUESTS_TIMEOUT"), str):
         raise ImproperlyConfigured("ANYMAIL_REQUESTS_TIMEOUT takes one or two numbers.")
     ANYMAIL["REQUESTS_TIMEOUT"] = _timeouts[0] if len(_timeouts) == 1 else _timeouts
 ANYMAIL.setdefault("REQUESTS_TIMEOUT", (3.05, 15))
+# Without ANYMAIL_WEBHOOK_SECRET the ESP webhooks refuse every request
+# (campaign.esp_webhooks); this opens them anyway, for trying an ESP locally.
+ESP_WEBHOOKS_OPEN = env_bool("ESP_WEBHOOKS_OPEN", False)
 
 DEFAULT_FROM_EMAIL = env_email("DEFAULT_FROM_EMAIL", "campaign@campaign.example.org")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -240,6 +252,17 @@ LETTER_FROM_EMAIL = env_email("LETTER_FROM_EMAIL", "letters@campaign.example.org
 # Reply-To of a letter whose signer did not ask recipients to reply to them.
 CAMPAIGN_REPLY_TO = env_email("CAMPAIGN_REPLY_TO", "campaign@campaign.example.org")
 CAMPAIGN_NAME = env_str("CAMPAIGN_NAME", "Free the Detained")
+
+# Who is responsible for signers' data, shown on the privacy page. In
+# production `check --deploy` fails while any is empty (petitions.E002).
+PRIVACY_CONTROLLER = env_str("PRIVACY_CONTROLLER", "")  # the organisation, its legal name and address
+PRIVACY_CONTACT_EMAIL = env_str("PRIVACY_CONTACT_EMAIL", "")  # where signers write to exercise their rights
+PRIVACY_EMAIL_PROVIDER = env_str("PRIVACY_EMAIL_PROVIDER", "")  # the ESP that sends on the controller's behalf
+PRIVACY_LEGAL_BASIS = env_str(
+    "PRIVACY_LEGAL_BASIS",
+    "Your consent, given when you sign (GDPR Article 6(1)(a), and Article 9(2)(a) because a signature"
+    " reveals a political opinion). You can withdraw it at any time.",
+)
 # How the ESP marks a per-recipient field in a batch send (NAME is the field).
 ESP_MERGE_FIELD = env_str("ESP_MERGE_FIELD", "{{NAME}}")
 if "NAME" not in ESP_MERGE_FIELD:
@@ -328,7 +351,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True
 # The client's address as the signing rate limits see it: REMOTE_ADDR, or what
 # the TRUSTED_PROXY_COUNT proxies in front of the app report.
-AXES_CLIENT_IP_CALLABLE = "petitions.abuse.client_ip"
+AXES_CLIENT_IP_CALLABLE = "petitions.views.client_ip"
 AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [

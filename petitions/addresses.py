@@ -20,6 +20,7 @@ import unicodedata
 from functools import lru_cache
 
 import idna
+from django.utils.crypto import salted_hmac
 
 # Providers that ignore dots in the local part and everything after a "+".
 _DOTS_AND_PLUS_IGNORED = {"gmail.com", "googlemail.com"}
@@ -199,3 +200,11 @@ def email_for_sending(address: str) -> str:
     local, domain = local.strip(), domain.strip()
     ascii_form = _a_label(domain) or _a_label(_fold(domain))
     return f"{local}@{ascii_form or domain}"
+
+
+def address_hash(canonical: str) -> str:
+    """A keyed hash of a canonical address (HMAC-SHA256, key derived from
+    SECRET_KEY): it matches the same mailbox again but cannot be read back.
+    Kept for suppressions after erasure. Rotating SECRET_KEY without
+    rehashing makes old hashes match nothing."""
+    return salted_hmac("petitions.address-hash", canonical, algorithm="sha256").hexdigest()

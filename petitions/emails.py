@@ -7,6 +7,7 @@ signer typed goes into a header except through Django's address formatting
 """
 
 import functools
+import unicodedata
 import uuid
 from email.headerregistry import Address
 
@@ -25,6 +26,18 @@ from petitions.tokens import confirmation_token_make, unsubscribe_token_make
 def _header_safe(text):
     """Fold a value onto one line: header injection needs a line break."""
     return " ".join(str(text).split())
+
+
+def _display_name_safe(name):
+    """A signer's name as a From display name: one line, no invisible or
+    bidirectional controls, nothing a mail client could decode into other
+    headers (an RFC 2047 encoded word) or read as an address. The form refuses
+    such names; this holds for names stored before it did."""
+    # Control characters become spaces (folded below); invisible ones go.
+    spaced = (" " if unicodedata.category(char) == "Cc" else char for char in str(name))
+    visible = (char for char in spaced if unicodedata.category(char) != "Cf" or char in "\u200c\u200d")
+    name = "".join(char for char in visible if char not in "<>@")
+    return _header_safe(name.replace("=?", "= ?").replace("?=", "? ="))
 
 
 def _unsubscribe_headers(url):
@@ -242,7 +255,7 @@ def letter_text(petition, *, signer_name, signer_country):
 
 def letter_email(letter):
     """The letter to one recipient, From our domain in the signer's name."""
-    from_address = Address(display_name=_header_safe(letter.from_name), addr_spec=settings.LETTER_FROM_EMAIL)
+    from_address = Address(display_name=_display_name_safe(letter.from_name), addr_spec=settings.LETTER_FROM_EMAIL)
     message = EmailMultiAlternatives(
         subject=_header_safe(letter.subject),
         body=letter.body,

@@ -2,6 +2,7 @@
 
 import copy
 import functools
+import re
 import unicodedata
 
 from django import forms
@@ -31,6 +32,47 @@ def validate_plain_line(value):
         raise forms.ValidationError(
             "Please use only letters, spaces and punctuation: line breaks and control characters can't be used.",
             code="control_characters",
+        )
+
+
+# Invisible characters that can hide text or make two names look alike: every
+# format character but the zero-width joiner and non-joiner, which Persian,
+# Indic and other scripts need between letters.
+_JOINERS = {"\u200c", "\u200d"}
+# More combining marks in a row than any script writes on one letter.
+_MAX_COMBINING_RUN = 3
+_ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?", re.ASCII)
+
+
+def invisible_characters_remove(value: str) -> str:
+    return "".join(char for char in value if unicodedata.category(char) != "Cf" or char in _JOINERS)
+
+
+def _longest_combining_run(value: str) -> int:
+    longest = run = 0
+    for char in value:
+        run = run + 1 if unicodedata.category(char) in ("Mn", "Me") else 0
+        longest = max(longest, run)
+    return longest
+
+
+def validate_name(value: str) -> None:
+    """A name signs a letter and stands in its From line: it must read as the
+    name it is, in any script, and as nothing else."""
+    if _ENCODED_WORD.search(value):
+        raise forms.ValidationError(
+            "Please write your name as you would on paper: \"=?\" sequences can't be used.", code="encoded_word"
+        )
+    if any(char in value for char in "<>@"):
+        raise forms.ValidationError("Please enter just your name, not an email address.", code="address_like")
+    if invisible_characters_remove(value) != value:
+        raise forms.ValidationError(
+            "Your name contains invisible characters (such as a zero-width space). Please type it again.",
+            code="invisible",
+        )
+    if _longest_combining_run(value) > _MAX_COMBINING_RUN:
+        raise forms.ValidationError(
+            "Your name has too many accent marks stacked on one letter. Please type it again.", code="combining"
         )
 
 
@@ -64,14 +106,14 @@ class SignatureForm(forms.Form):
         label="First name",
         error_messages={"required": "Please enter your first name."},
         max_length=NAME_MAX_LENGTH,
-        validators=[validate_plain_line, validate_has_letter],
+        validators=[validate_plain_line, validate_name, validate_has_letter],
         widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
     )
     last_name = forms.CharField(
         label="Last name",
         error_messages={"required": "Please enter your last name."},
         max_length=NAME_MAX_LENGTH,
-        validators=[validate_plain_line, validate_has_letter],
+        validators=[validate_plain_line, validate_name, validate_has_letter],
         widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
     )
     email = forms.EmailField(
@@ -82,7 +124,10 @@ class SignatureForm(forms.Form):
         },
         max_length=EMAIL_MAX_LENGTH,
         validators=[validate_plain_line],
-        help_text="Only to confirm your signature. Never shown publicly, never sent to the recipients unless you tick that box below.",
+        help_text=(
+            "Only to confirm your signature. Never shown publicly, never sent to the recipients"
+            " unless you tick that box below."
+        ),
         widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email", "spellcheck": "false"}),
     )
     country = CountryField(
@@ -116,7 +161,9 @@ class SignatureForm(forms.Form):
     )
     letter_consent = forms.BooleanField(
         required=True,
-        error_messages={"required": "Please tick this box: the letter is sent in your name, so we need your agreement."},
+        error_messages={
+            "required": "Please tick this box: the letter is sent in your name, so we need your agreement."
+        },
     )
     reply_consent = forms.BooleanField(required=False)
     updates_consent = forms.BooleanField(required=False)
@@ -143,7 +190,7 @@ class SignatureForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.consents = consents
-        self.fields.update(_consent_fields(self.base_fields, self._consent_texts()))
+        self.fields.update(_consent_fields(self.base_fields, self._consent_texts()))  # type: ignore[arg-type]
 
     def _consent_texts(self):
         """What the consent fields show: (kind, id, text) of each wording."""
@@ -161,7 +208,7 @@ class SignatureForm(forms.Form):
     def asking_consent_again(self):
         """The same form, its boxes unticked, under the current wordings, with
         the letter box asking to be read again; all else the signer typed kept."""
-        data = self.data.copy()
+        data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict, as posted
         for name in self.CONSENT_FIELDS:
             data.pop(name, None)
         data["consent_key"] = self.current_consent_key
@@ -177,7 +224,9 @@ class SignatureForm(forms.Form):
         return " ".join(self.cleaned_data["last_name"].split())
 
     def clean_comment(self):
-        lines = self.cleaned_data["comment"].replace("\r\n", "\n").split("\n")
+        # Shown publicly: invisible characters are dropped rather than refused.
+        text = invisible_characters_remove(self.cleaned_data["comment"])
+        lines = text.replace("\r\n", "\n").split("\n")
         return "\n".join(" ".join(line.split()) for line in lines).strip()
 
     def clean_postcode(self):
@@ -215,7 +264,7 @@ class _SharedFields(dict):
         return dict(self)
 
     # A dict is not hashable; this one is the class's own, so it is keyed by identity.
-    __hash__ = object.__hash__
+    __hash__ = object.__hash__  # type: ignore[assignment]
 
 
 SignatureForm.base_fields = _SharedFields(SignatureForm.base_fields)

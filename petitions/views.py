@@ -3,8 +3,7 @@
 import functools
 
 from django.conf import settings
-from django.core.cache import caches
-from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -13,12 +12,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from campaign.cross_origin import cross_origin_protected
-from petitions import services, supporters
-from petitions.abuse import client_ip
-from petitions.counts import confirmed_count
+from petitions import caches
 from petitions.forms import SignatureForm
-from petitions.models import Petition
-from petitions.process_cache import ProcessCache
+from petitions.models import Petition, Signature
+from petitions.selectors.counts import confirmed_count
+from petitions.services import signing, suppression
 from petitions.tokens import TokenExpired, TokenInvalid, confirmation_token_read, unsubscribe_token_read
 
 
@@ -45,8 +43,10 @@ def _petition_page(petition, form, status=200):
         "background_facts": petition.background_facts.all(),
         "targets": petition.targets.filter(is_active=True),
         # Evaluated only when the cached fragment showing them is rebuilt.
-        "comments": petition.signatures.filter(comment_state="approved")
-        .exclude(state="invalidated")
+        # Only a confirmed signature not held for review shows its comment.
+        "comments": petition.signatures.filter(
+            comment_state=Signature.CommentState.APPROVED, state=Signature.State.CONFIRMED, flag_reason=""
+        )
         .order_by("-created_at")
         .only("first_name", "country", "comment")[:10],
     }
@@ -55,38 +55,37 @@ def _petition_page(petition, form, status=200):
     return HttpResponse(content, status=status)
 
 
-# The petition page exactly as every visitor gets it, as bytes, by slug. It
-# carries no CSRF token and sets no cookie (the form is protected by
-# campaign.cross_origin), so one copy serves everyone, and proxies may keep it
-# as long as this process does.
-_pages = ProcessCache(lambda: settings.PAGE_CACHE_SECONDS)
-# Petitions as the signing form reads them, by slug. Looking the petition up
-# was a sixth of a signature's CPU; staff's switches (pause signing, close)
-# reach every process within these seconds.
-_signing_petitions = ProcessCache(2)
+# The petition page is built once per process every PAGE_CACHE_SECONDS and
+# served as bytes to everyone (petitions.caches.pages): it carries no CSRF
+# token and sets no cookie (the form is protected by campaign.cross_origin),
+# so proxies may keep it as long as this process does.
 
 
-def page_cache_clear(**_signal_arguments):
-    """Forget this process's pages, fragments and petitions (other processes
-    renew theirs within the times above)."""
-    _pages.clear()
-    _signing_petitions.clear()
-    caches["fragments"].clear()
+def client_ip(request: HttpRequest) -> str:
+    """The signer's IP: REMOTE_ADDR, or the proxy-reported address when
+    TRUSTED_PROXY_COUNT proxies we run stand in front of the app."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
 
 
 def _petition_for_signing(slug):
-    return _signing_petitions.get(slug, lambda: get_object_or_404(Petition, slug=slug))
+    """The petition as the sign form reads it, shared by this process's requests: never changed."""
+    return caches.signing_petitions.get(slug, lambda: get_object_or_404(Petition, slug=slug))
 
 
 def _page_build(slug):
     petition = get_object_or_404(Petition, slug=slug)
-    form = SignatureForm(consents=services.consent_wordings_current())
+    form = SignatureForm(consents=signing.consent_wordings_current())
     return _petition_page(petition, form).content
 
 
 @require_GET
 def petition_detail(request, slug):
-    response = HttpResponse(_pages.get(slug, lambda: _page_build(slug)))
+    response = HttpResponse(caches.pages.get(slug, lambda: _page_build(slug)))
     response.headers["Cache-Control"] = f"public, max-age={settings.PAGE_CACHE_SECONDS}"
     return response
 
@@ -95,7 +94,7 @@ def petition_detail(request, slug):
 @require_POST
 def petition_sign(request, slug):
     petition = _petition_for_signing(slug)
-    form = SignatureForm(request.POST, consents=services.consent_wordings_current())
+    form = SignatureForm(request.POST, consents=signing.consent_wordings_current())
     if form.is_bot():
         # A filled honeypot gets the very page a person gets, and nothing is kept.
         return HttpResponseRedirect(_signed_url(petition.slug))
@@ -105,7 +104,7 @@ def petition_sign(request, slug):
     if not form.is_valid():
         return _petition_page(petition, form, status=400)
     try:
-        services.signature_create(
+        signing.signature_create(
             petition=petition,
             first_name=form.cleaned_data["first_name"],
             last_name=form.cleaned_data["last_name"],
@@ -117,9 +116,9 @@ def petition_sign(request, slug):
             comment=form.cleaned_data["comment"],
             ip=client_ip(request),
         )
-    except (services.PetitionClosed, services.SigningPaused):
-        petition.refresh_from_db()
-        return _petition_page(petition, form, status=409)
+    except (signing.PetitionClosed, signing.SigningPaused):
+        # The cached petition is shared by this process's requests: read a fresh one.
+        return _petition_page(get_object_or_404(Petition, slug=slug), form, status=409)
     # First and repeat signers land on the same page; only their inbox differs.
     return HttpResponseRedirect(_signed_url(petition.slug))
 
@@ -148,10 +147,10 @@ def signature_confirm(request, token):
         return render(request, "petitions/confirm_invalid.html", {"expired": False}, status=400)
     if request.method == "GET":
         return render(request, "petitions/confirm.html", {"token": token})
-    result, signature = services.signature_confirm(public_id=public_id)
-    if result == services.ConfirmResult.NOT_CONFIRMABLE:
+    result, signature = signing.signature_confirm(public_id=public_id)
+    if result == signing.ConfirmResult.NOT_CONFIRMABLE or signature is None:
         return render(request, "petitions/confirm_invalid.html", {"expired": False}, status=400)
-    if result == services.ConfirmResult.PETITION_CLOSED:
+    if result == signing.ConfirmResult.PETITION_CLOSED:
         return render(request, "petitions/confirm_closed.html", {"petition": signature.petition}, status=409)
     return redirect("petitions:confirmed", slug=signature.petition.slug)
 
@@ -183,11 +182,19 @@ def unsubscribe(request, token):
     if request.method == "GET":
         # Link scanners open links too; only the button's POST unsubscribes.
         return render(request, "petitions/unsubscribe.html", {"token": token})
-    if not supporters.supporter_unsubscribe(public_id=public_id):
+    if not suppression.supporter_unsubscribe(public_id=public_id):
         return render(request, "petitions/unsubscribe.html", {"invalid": True}, status=400)
     return render(request, "petitions/unsubscribe.html", {"done": True})
 
 
 @require_GET
-def privacy(request):
-    return render(request, "petitions/privacy.html")
+def privacy(request: HttpRequest) -> HttpResponse:
+    context = {
+        "controller": settings.PRIVACY_CONTROLLER,
+        "contact_email": settings.PRIVACY_CONTACT_EMAIL,
+        "email_provider": settings.PRIVACY_EMAIL_PROVIDER,
+        "legal_basis": settings.PRIVACY_LEGAL_BASIS,
+        "ip_days": settings.IP_HASH_RETENTION_DAYS,
+        "purge_days": settings.PURGE_UNCONFIRMED_AFTER_DAYS,
+    }
+    return render(request, "petitions/privacy.html", context)

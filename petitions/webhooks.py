@@ -6,12 +6,15 @@ this receiver only hands each event to the service that acts on it.
 """
 
 import logging
+from typing import Any
 
-from petitions.supporters import esp_event_record
+from anymail.signals import AnymailTrackingEvent
+
+from petitions.services.suppression import esp_event_record
 
 logger = logging.getLogger(__name__)
 
 
-def tracking_event_received(sender, event, esp_name, **kwargs):
+def tracking_event_received(sender: Any, event: AnymailTrackingEvent, esp_name: str, **kwargs: Any) -> None:
     outcome = esp_event_record(event=event)
     logger.info("%s %s event for %s: %s", esp_name, event.event_type, event.recipient, outcome)

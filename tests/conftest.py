@@ -14,9 +14,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from petitions import caches
 from petitions.roles import roles_ensure
-from petitions.services import consent_wordings_forget, petition_seed_load
-from petitions.views import page_cache_clear
+from petitions.services.content import petition_seed_load
+
+# Fixture modules whose fixtures every test can use without importing them.
+# Registered once here: pytest refuses a module registered as a plugin twice.
+pytest_plugins = ["tests.support.fault_fixtures", "tests.support.fault_report"]
 
 SIGNER = {
     "first_name": "Amira",
@@ -32,8 +36,7 @@ SIGNER = {
 def _clean_redis():
     """Each test starts with an empty test Redis: no stale tasks, no cached counts."""
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
-    page_cache_clear()
-    consent_wordings_forget()
+    caches.forget_all()
     yield
 
 

@@ -72,4 +72,6 @@ def pytest_sessionfinish(session, exitstatus):
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if os.environ.get("CI") and reporter is not None and reporter.stats.get("skipped"):
         session.exitstatus = 1
-        reporter.write_line(f"CI: {len(reporter.stats['skipped'])} test(s) skipped; skips are not allowed in CI.", red=True)
+        reporter.write_line(
+            f"CI: {len(reporter.stats['skipped'])} test(s) skipped; skips are not allowed in CI.", red=True
+        )

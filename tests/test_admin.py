@@ -3,9 +3,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from petitions import services
 from petitions.admin import FilteredCountPaginator
 from petitions.models import ConsentWording, Letter, Signature
+from petitions.services import signing
 from tests.conftest import sign
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def signed(client, petition, signer):
     for number, country in enumerate(["TN", "FR", "FR"]):
-        sign(client, petition, signer | {"email": f"person{number}@example.org", "country": country, "last_name": f"Person{number}"})
+        fields = {"email": f"person{number}@example.org", "country": country, "last_name": f"Person{number}"}
+        sign(client, petition, signer | fields)
     return list(Signature.objects.order_by("pk"))
 
 
@@ -37,16 +38,21 @@ class AdminTests:
 
     def test_the_invalidate_action_stops_counting_and_cancels_unsent_letters(self, client, moderator, signed):
         for signature in signed:
-            services.signature_confirm(public_id=signature.public_id)
+            signing.signature_confirm(public_id=signature.public_id)
         client.force_login(moderator)
         response = client.post(
             reverse("admin:petitions_signature_changelist"),
-            {"action": "invalidate", "_selected_action": [signed[0].pk, signed[1].pk], "reason": "bot wave from one IP"},
+            {
+                "action": "invalidate",
+                "_selected_action": [signed[0].pk, signed[1].pk],
+                "reason": "bot wave from one IP",
+            },
             follow=True,
         )
         assert "2 signature(s) invalidated." in response.content.decode()
         assert list(Signature.objects.counted().values_list("pk", flat=True)) == [signed[2].pk]
-        assert set(Letter.objects.filter(signature__in=signed[:2]).values_list("state", flat=True)) == {Letter.State.CANCELLED}
+        invalidated_states = set(Letter.objects.filter(signature__in=signed[:2]).values_list("state", flat=True))
+        assert invalidated_states == {Letter.State.CANCELLED}
         assert set(Letter.objects.filter(signature=signed[2]).values_list("state", flat=True)) == {Letter.State.QUEUED}
         invalidated = Signature.objects.get(pk=signed[0].pk)
         assert invalidated.invalidated_reason == "bot wave from one IP"
@@ -55,7 +61,7 @@ class AdminTests:
         assert decision.reason == "bot wave from one IP"
 
     def test_the_retry_action_queues_failed_letters_again(self, client, campaigner, signed):
-        services.signature_confirm(public_id=signed[0].public_id)
+        signing.signature_confirm(public_id=signed[0].public_id)
         Letter.objects.update(state=Letter.State.FAILED, last_error="422 refused")
         client.force_login(campaigner)
         response = client.post(
@@ -67,7 +73,7 @@ class AdminTests:
         assert set(Letter.objects.values_list("state", flat=True)) == {Letter.State.QUEUED}
 
     def test_letters_can_be_filtered_by_state_and_recipient(self, client, superuser, signed):
-        services.signature_confirm(public_id=signed[0].public_id)
+        signing.signature_confirm(public_id=signed[0].public_id)
         letter = Letter.objects.order_by("pk").first()
         client.force_login(superuser)
         url = reverse("admin:petitions_letter_changelist")

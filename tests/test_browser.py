@@ -3,15 +3,15 @@ by Playwright), against the production app server (gunicorn, with its static
 files), a real Celery worker and the fake ESP."""
 
 import os
-import time
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 from django.db import connections
 
 from petitions.models import Letter, Signature
-from petitions.services import petition_seed_load
+from petitions.services.content import petition_seed_load
 from tests.support.fake_esp import FakeESP
 from tests.support.processes import CeleryWorker, WebServer, wait_until
 
@@ -142,8 +142,9 @@ class ModeratorBrowserTests:
         from django.contrib.auth import get_user_model
         from django.contrib.auth.models import Group, Permission
 
-        from petitions import counts, moderation, services
         from petitions.roles import roles_ensure
+        from petitions.selectors import counts
+        from petitions.services import moderation
         from tests.test_mailings import supporters_create
 
         petition, _ = petition_seed_load()
@@ -156,7 +157,9 @@ class ModeratorBrowserTests:
         counts.counts_reconcile()
 
         roles_ensure(Group, Permission)
-        moderator = get_user_model().objects.create_user("mod", "mod@campaign.example.org", "correct horse battery staple", is_staff=True)
+        moderator = get_user_model().objects.create_user(
+            "mod", "mod@campaign.example.org", "correct horse battery staple", is_staff=True
+        )
         moderator.groups.add(Group.objects.get(name="Moderator"))
 
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
@@ -190,5 +193,6 @@ class ModeratorBrowserTests:
             page.goto(f"{site.url}/p/{petition.slug}/")
             assert page.locator("[data-count]").inner_text() == "3"
         decision = Signature.objects.filter(state="invalidated").first().last_decision
-        assert (decision.actor.username, decision.signature_count, decision.reason) == ("mod", 12, "bot wave from bots.example")
+        recorded = (decision.actor.username, decision.signature_count, decision.reason)
+        assert recorded == ("mod", 12, "bot wave from bots.example")
         connections.close_all()

@@ -3,8 +3,8 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
-from petitions import services, moderation
 from petitions.models import Letter, Signature, Target
+from petitions.services import moderation
 from petitions.tokens import CONFIRM_SALT, confirmation_token_make
 from tests.conftest import sign
 

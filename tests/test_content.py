@@ -61,7 +61,7 @@ class ContentTests:
         assert all(t.email.endswith(".example") for t in targets.values())
 
     def test_loading_again_changes_nothing_staff_edited(self, petition):
-        from petitions.services import petition_seed_load
+        from petitions.services.content import petition_seed_load
 
         petition.goal = 123
         petition.save()

@@ -2,8 +2,9 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from petitions import counts, services, moderation
 from petitions.models import Signature
+from petitions.selectors import counts
+from petitions.services import moderation, signing
 from tests.conftest import sign
 
 pytestmark = pytest.mark.django_db
@@ -11,14 +12,14 @@ pytestmark = pytest.mark.django_db
 
 def confirm_all():
     for signature in Signature.objects.filter(state=Signature.State.PENDING):
-        services.signature_confirm(public_id=signature.public_id)
+        signing.signature_confirm(public_id=signature.public_id)
 
 
 class CountTests:
     def test_the_page_counts_only_confirmed_signatures_with_progress_toward_the_goal(self, client, petition, signer):
         for number in range(3):
             sign(client, petition, signer | {"email": f"s{number}@example.org"})
-        services.signature_confirm(public_id=Signature.objects.first().public_id)
+        signing.signature_confirm(public_id=Signature.objects.first().public_id)
         petition.goal = 4
         petition.save()
         response = client.get(reverse("petitions:detail", args=[petition.slug]))
@@ -45,7 +46,9 @@ class CountTests:
         confirm_all()
         counts.counts_reconcile()
         assert counts.confirmed_count(petition) == 1
-        with_callbacks = moderation.signatures_invalidate(signature_ids=[Signature.objects.get().pk], actor=None, reason="bot")
+        with_callbacks = moderation.signatures_invalidate(
+            signature_ids=[Signature.objects.get().pk], actor=None, reason="bot"
+        )
         assert with_callbacks == 1
         counts.counts_reconcile()  # what the on-commit hook does after the transaction
         assert counts.confirmed_count(petition) == 0

@@ -10,10 +10,9 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from petitions import services
 from petitions.models import ConsentWording, Letter, Mailing, MailingRecipient, Outbox, Signature, Target
-
-from tests.conftest import PASSWORD, staff
+from petitions.services import signing
+from tests.conftest import staff
 
 pytestmark = pytest.mark.django_db
 
@@ -137,12 +136,14 @@ class DashboardTests:
     def test_it_shows_letters_per_recipient_with_a_bounced_recipient_held(self, client, superuser, petition):
         signatures = signatures_add(petition, *[(timedelta(days=1), "FR", PENDING)] * 4)
         for signature in signatures:
-            services.signature_confirm(public_id=signature.public_id)
+            signing.signature_confirm(public_id=signature.public_id)
         first, second = petition.targets.order_by("pk")[:2]
         letters = list(Letter.objects.filter(target=first).order_by("pk"))
         Letter.objects.filter(pk=letters[0].pk).update(state=Letter.State.SENT)
         Letter.objects.filter(pk=letters[1].pk).update(state=Letter.State.FAILED)
-        Target.objects.filter(pk=second.pk).update(bounce_held_since=timezone.now(), bounce_reason="Mailbox does not exist")
+        Target.objects.filter(pk=second.pk).update(
+            bounce_held_since=timezone.now(), bounce_reason="Mailbox does not exist"
+        )
 
         response = dashboard(client, superuser)
         rows = {row.target.pk: row for row in response.context["recipients"]}
@@ -165,7 +166,7 @@ class DashboardTests:
 
     def test_it_names_what_is_wrong_with_the_queues(self, client, superuser, petition):
         signature = signatures_add(petition, (timedelta(days=1), "FR", PENDING))[0]
-        services.signature_confirm(public_id=signature.public_id)
+        signing.signature_confirm(public_id=signature.public_id)
         Outbox.objects.all().delete()
         Outbox.objects.create(kind=Outbox.Kind.CONFIRMATION_EMAIL, created_at=timezone.now() - timedelta(hours=3))
         Outbox.objects.create(kind=Outbox.Kind.THANKS_EMAIL, state=Outbox.State.FAILED)

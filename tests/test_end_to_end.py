@@ -6,9 +6,11 @@ import time
 
 import pytest
 
-from petitions import outbox, services
+from petitions.delivery import engine
 from petitions.models import Letter, Outbox, Signature
-from petitions.services import petition_seed_load
+from petitions.services import letters as letter_service
+from petitions.services import mailings, supporter_mail
+from petitions.services.content import petition_seed_load
 from tests.conftest import sign
 from tests.support.fake_esp import FakeESP
 from tests.support.processes import CeleryWorker, wait_until
@@ -31,7 +33,8 @@ def worker(esp):
 class EndToEndTests:
     def test_it_signs_confirms_and_delivers_each_letter_exactly_once(self, client, esp, worker, signer, settings):
         petition, _ = petition_seed_load()
-        response = sign(client, petition, signer | {"first_name": "Zoë", "last_name": "Ó Súilleabháin", "reply_consent": "on"})
+        fields = {"first_name": "Zoë", "last_name": "Ó Súilleabháin", "reply_consent": "on"}
+        response = sign(client, petition, signer | fields)
         assert response.status_code == 302
 
         [confirmation] = esp.wait_for(1, timeout=30)
@@ -40,16 +43,19 @@ class EndToEndTests:
         assert client.post(link.removeprefix(settings.SITE_URL)).status_code == 302
 
         esp.wait_for(4, timeout=30)  # the two letters and the thank-you email
-        wait_until(lambda: Letter.objects.filter(state=Letter.State.SENT).count() == 2, message="letters marked sent\n" + worker.log())
+        wait_until(
+            lambda: Letter.objects.filter(state=Letter.State.SENT).count() == 2,
+            message="letters marked sent\n" + worker.log(),
+        )
         # Provoke the redundant publishing that a real deployment sees (the
         # periodic sweeps running while tasks are in flight), then give the
         # worker time to act on it: still nothing may go out twice.
         Letter.objects.update(enqueued_at=None)
-        services.letters_dispatch()
+        letter_service.letters_dispatch()
         Outbox.objects.update(published_at=None)
-        outbox.outbox_republish()
+        supporter_mail.outbox_republish()
         for letter_id in Letter.objects.values_list("pk", flat=True):
-            services._letters_publish([letter_id])
+            engine.hand_over(letter_service.LETTERS, "letters_send", [[letter_id]])
         time.sleep(3)
 
         letters = [m for m in esp.messages if m["subject"] == petition.letter_subject]
@@ -72,7 +78,6 @@ class MailingEndToEndTests:
     def test_an_update_reaches_a_few_hundred_supporters_in_batches_exactly_once(self, client, esp, worker, settings):
         from django.test import Client
 
-        from petitions import mailings
         from petitions.models import Mailing, MailingRecipient, Suppression
         from tests.test_mailings import supporters_create
 
@@ -82,7 +87,10 @@ class MailingEndToEndTests:
         assert mailings.mailing_start(mailing_id=mailing.pk) == 320
 
         esp.wait_for(320, timeout=60)
-        wait_until(lambda: Mailing.objects.get().state == Mailing.State.SENT, message="mailing marked sent\n" + worker.log())
+        wait_until(
+            lambda: Mailing.objects.get().state == Mailing.State.SENT,
+            message="mailing marked sent\n" + worker.log(),
+        )
         time.sleep(2)  # time for any stray second copy to arrive
         messages = esp.messages
         assert len(messages) == 320 and len({m["to"][0] for m in messages}) == 320

@@ -13,10 +13,10 @@ from django.db import connection, connections
 from django.db.models.query import QuerySet
 from django.urls import reverse
 
-from petitions import exports
 from petitions.models import ConsentWording, Signature, SignatureExport
-
-from tests.conftest import PASSWORD, staff
+from petitions.selectors import exports
+from petitions.services import exports as export_records
+from tests.conftest import staff
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +63,8 @@ class ExportTests:
         assert response["Content-Type"] == "text/csv; charset=utf-8"
         record = SignatureExport.objects.get()
         assert response["Content-Disposition"] == (
-            f'attachment; filename="{petition.slug}-signatures-{record.created_at:%Y%m%d-%H%M%S}-export-{record.pk}.csv"'
+            f'attachment; filename="{petition.slug}-signatures-'
+            f'{record.created_at:%Y%m%d-%H%M%S}-export-{record.pk}.csv"'
         )
         assert (record.sha256, record.row_count) == ("", None)  # recorded at the start, completed at the end
 
@@ -85,7 +86,7 @@ class ExportTests:
         signatures_add(petition, 2)
         response = export(client, superuser, petition)
         digest = hashlib.sha256(b"".join(response.streaming_content)).hexdigest()
-        exports.signature_export_start(petition=petition, user=superuser, columns=["last_name"])
+        export_records.signature_export_start(petition=petition, user=superuser, columns=["last_name"])
         page = client.get(reverse("admin:petitions_export")).content.decode()
         assert f"<code>{digest}</code>" in page
         assert "First name, Last name, Country code, Country, Postcode, Confirmed at (UTC)" in page
@@ -95,9 +96,14 @@ class ExportTests:
     def test_it_leaves_an_abandoned_download_without_a_digest(self, superuser, petition):
         signatures_add(petition, 3)
         columns = ["last_name"]
-        record = exports.signature_export_start(petition=petition, user=superuser, columns=columns)
+        record = export_records.signature_export_start(petition=petition, user=superuser, columns=columns)
         rows, fields = exports.signatures_for_export(petition=petition, states=[CONFIRMED], columns=columns)
-        stream = exports.csv_stream(export=record, rows=rows, fields=fields, columns=columns)
+        stream = exports.csv_stream(
+            rows=rows, fields=fields, columns=columns,
+            on_complete=lambda sha256, row_count: export_records.signature_export_complete(
+                export_id=record.pk, sha256=sha256, row_count=row_count
+            ),
+        )
         assert b"Haddad2" in next(stream)  # every byte of the file, but the server never asked for the end
         stream.close()  # what the server does when the browser goes away
         record.refresh_from_db()
@@ -132,7 +138,9 @@ class ExportTests:
         body = b"".join(export(client, superuser, petition, columns=["last_name", "state"]).streaming_content)
         assert rows_of(body)[1:] == [["Haddad0", "confirmed"], ["Haddad1", "confirmed"]]
         body = b"".join(
-            export(client, superuser, petition, columns=["last_name", "state"], states=[CONFIRMED, PENDING]).streaming_content
+            export(
+                client, superuser, petition, columns=["last_name", "state"], states=[CONFIRMED, PENDING]
+            ).streaming_content
         )
         assert rows_of(body)[1:] == [["Haddad0", "confirmed"], ["Haddad1", "confirmed"], ["Haddad2", "pending"]]
 
@@ -152,7 +160,11 @@ class ExportTests:
         signatures_add(petition, 1, state=PENDING, created_at=datetime(2025, 7, 14, 9, 30, 5, tzinfo=UTC))
         body = b"".join(
             export(
-                client, superuser, petition, columns=["last_name", "confirmed_at", "created_at"], states=[CONFIRMED, PENDING]
+                client,
+                superuser,
+                petition,
+                columns=["last_name", "confirmed_at", "created_at"],
+                states=[CONFIRMED, PENDING],
             ).streaming_content
         )
         # Fractions are cut, never rounded up into the next second (or year);
@@ -171,9 +183,14 @@ class ExportTests:
         signatures_add(petition, 1, state=PENDING)
         columns = [column.key for column in exports.COLUMNS]
         rows, fields = exports.signatures_for_export(petition=petition, states=[CONFIRMED, PENDING], columns=columns)
-        assert fields == ["first_name", "last_name", "country", "postcode", "confirmed_at", "created_at", "state", "email"]
+        assert fields == [
+            "first_name", "last_name", "country", "postcode", "confirmed_at", "created_at", "state", "email"
+        ]
         assert list(rows) == [
-            ("Amira", "Haddad0", "TN", "1002", "2025-03-01T12:03:00Z", "2025-03-01T12:00:00Z", "confirmed", "amira0@example.org"),
+            (
+                "Amira", "Haddad0", "TN", "1002", "2025-03-01T12:03:00Z", "2025-03-01T12:00:00Z", "confirmed",
+                "amira0@example.org",
+            ),
             ("Amira", "Haddad1", "TN", "1002", "", "2025-03-01T12:00:00Z", "pending", "amira1@example.org"),
         ]
 

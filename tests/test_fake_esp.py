@@ -92,13 +92,13 @@ class FakeEspTests(SimpleTestCase):
         sent = self.esp.messages
         self.assertEqual([m["to"] for m in sent], [[r] for r in recipients])
         self.assertEqual(self.esp.request_count, 1)
-        for sent_message, who in zip(sent, "ab"):
+        for sent_message, who in zip(sent, "ab", strict=False):
             unsubscribe = f"<https://petitions.example/u/{who}>"
             self.assertEqual(sent_message["headers"], {"X-Campaign": "spring", "List-Unsubscribe": unsubscribe})
         self.assertEqual(sent[2]["headers"], {"X-Campaign": "spring"})
         # Anymail maps the batch's ids back to recipients in order.
         ids = {r: s.message_id for r, s in message.anymail_status.recipients.items()}
-        self.assertEqual(ids, {f"{who}@example.com": m["id"] for who, m in zip("abc", sent)})
+        self.assertEqual(ids, {f"{who}@example.com": m["id"] for who, m in zip("abc", sent, strict=True)})
         self.assertEqual(len(set(ids.values())), 3)
 
     def test_it_refuses_a_wrong_api_key_with_401(self):

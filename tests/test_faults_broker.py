@@ -12,16 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from petitions.models import Letter, Outbox, Signature
-from tests.support.fault_fixtures import (  # noqa: F401
-    LONG,
-    LogTail,
-    esp,
-    petition_uncapped,
-    private_redis,
-    recovery_env,
-    supervised,
-)
-from tests.support.fault_report import fault_report  # noqa: F401
+from tests.support.fault_fixtures import LONG, LogTail, recovery_env, supervised
 from tests.support.processes import CeleryBeat, CeleryWorker, WebServer, wait_until
 from tests.support.visitors import BEHIND_A_PROXY, Visitor, address_of, confirmation_link
 from tests.support.workload import (
@@ -90,7 +81,9 @@ class BrokerOutageTests:
             )
             confirmations_recovered = time.monotonic() - back
 
-            links = {message["to"][0]: confirmation_link(message) for message in esp.messages if is_confirmation(message)}
+            links = {
+                message["to"][0]: confirmation_link(message) for message in esp.messages if is_confirmation(message)
+            }
 
             def confirm(link):
                 visitor = Visitor(site.url)
@@ -144,7 +137,9 @@ class RedisWipeTests:
         with CeleryBeat(extra_env=env) as beat, CeleryWorker(esp.url, extra_env=env) as worker, supervised(
             beat, worker
         ) as restarts:
-            wait_until(lambda: len(esp.messages) >= (pending + letters_expected) // 5, timeout=60, message="a fifth delivered")
+            wait_until(
+                lambda: len(esp.messages) >= (pending + letters_expected) // 5, timeout=60, message="a fifth delivered"
+            )
             lost = private_redis.queued_messages()
             etas = private_redis.task_etas()
             delivered_before = len(esp.messages)
@@ -156,7 +151,9 @@ class RedisWipeTests:
             wiped = time.monotonic()
             wait_until(
                 # Confirmation emails share a key per batch: each is its key and its address.
-                lambda: len({(m["idempotency_key"], tuple(m["to"])) for m in esp.messages}) >= pending + letters_expected,
+                lambda: (
+                    len({(m["idempotency_key"], tuple(m["to"])) for m in esp.messages}) >= pending + letters_expected
+                ),
                 timeout=120, interval=0.25,
                 message=LogTail("everything delivered", worker, beat),
             )

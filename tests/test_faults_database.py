@@ -16,8 +16,6 @@ from django.db import OperationalError, connection
 from petitions.models import Outbox, Signature
 from tests.conftest import sign
 from tests.support.db_faults import database_outage
-from tests.support.fault_fixtures import petition_uncapped  # noqa: F401
-from tests.support.fault_report import fault_report  # noqa: F401
 from tests.support.processes import WebServer, wait_until
 from tests.support.visitors import BEHIND_A_PROXY, ERROR_PAGE_TEXT, Visit, Visitor, address_of
 
@@ -81,7 +79,9 @@ class DatabaseRestartTests:
             for thread in threads:
                 thread.start()
             # Down only once signing is in full swing.
-            wait_until(lambda: sum(visit.signed for _, visit, _ in visits) >= SIGNED_BEFORE, timeout=60, message="signing")
+            wait_until(
+                lambda: sum(visit.signed for _, visit, _ in visits) >= SIGNED_BEFORE, timeout=60, message="signing"
+            )
             outage.down()
             time.sleep(SECONDS_DOWN)
             outage.up()

@@ -21,15 +21,23 @@ import pytest
 from django.db.models import Q
 from django.utils import timezone
 
-from petitions import services
-from petitions.delivery import BACKOFF_BASE
+from petitions.delivery import engine
+from petitions.delivery.transport import BACKOFF_BASE
 from petitions.models import Letter, Outbox, Signature, Target
+from petitions.services import letters as letter_service
+from petitions.services import signing
 from tests.conftest import sign
-from tests.support.fault_fixtures import LONG, LogTail, esp, petition_uncapped, private_redis, recovery_env  # noqa: F401
-from tests.support.fault_report import fault_report  # noqa: F401
+from tests.support.fault_fixtures import LONG, LogTail, recovery_env
 from tests.support.processes import CeleryBeat, CeleryWorker, wait_until
 from tests.support.short_esp_timeout_settings import ESP_TIMEOUT_SECONDS
-from tests.support.workload import is_confirmation, is_letter, letter_identity, pending_signatures, queued_letters, tally
+from tests.support.workload import (
+    is_confirmation,
+    is_letter,
+    letter_identity,
+    pending_signatures,
+    queued_letters,
+    tally,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,7 +122,12 @@ class EspFaultTests:
             # Letters first: every transient fault falls on a letter.
             letters_since = timezone.now()
             _transient_faults_next(esp)
-            wait_until(_letters_tried_once, timeout=90, interval=0.25, message=LogTail("a first answer for every letter", worker))
+            wait_until(
+                _letters_tried_once,
+                timeout=90,
+                interval=0.25,
+                message=LogTail("a first answer for every letter", worker),
+            )
             letters_waiting = list(Letter.objects.filter(state=Letter.State.QUEUED))
             _assert_backed_off(letters_waiting, letters_since)
             # The refused recipient held nothing up: every other letter not
@@ -129,7 +142,12 @@ class EspFaultTests:
             emails_since = timezone.now()
             _transient_faults_next(esp)
             pending_signatures(petition_uncapped, pending)
-            wait_until(_emails_tried_once, timeout=90, interval=0.25, message=LogTail("a first answer for every email", worker))
+            wait_until(
+                _emails_tried_once,
+                timeout=90,
+                interval=0.25,
+                message=LogTail("a first answer for every email", worker),
+            )
             emails_waiting = list(Outbox.objects.filter(state=Outbox.State.PENDING))
             _assert_backed_off(emails_waiting, emails_since)
             first_pass = time.monotonic() - started
@@ -138,7 +156,12 @@ class EspFaultTests:
             # has given up on them; the retries come after they are done.
             time.sleep(SLOW_ANSWER_EXTRA_SECONDS + 1)
             retries_due = time.monotonic()
-            wait_until(_time_passes_and_everything_is_settled, timeout=90, interval=0.25, message=LogTail("the retries", worker))
+            wait_until(
+                _time_passes_and_everything_is_settled,
+                timeout=90,
+                interval=0.25,
+                message=LogTail("the retries", worker),
+            )
             recovered = time.monotonic() - retries_due
             time.sleep(1)
 
@@ -186,19 +209,25 @@ class UnclassifiedFailureTests:
         )
         assert result.stdout.strip() == "ok", result.stderr[-500:]
 
-    def test_a_letter_whose_send_keeps_raising_fails_for_good_with_its_reason(self, client, petition, signer, fake_esp, settings):
+    def test_a_letter_whose_send_keeps_raising_fails_for_good_with_its_reason(
+        self, client, petition, signer, fake_esp, settings
+    ):
         sign(client, petition, signer)
-        services.signature_confirm(public_id=Signature.objects.get().public_id)
+        signing.signature_confirm(public_id=Signature.objects.get().public_id)
         # What ANYMAIL_REQUESTS_TIMEOUT=5 in the environment gives today: every send raises ValueError.
         settings.ANYMAIL = settings.ANYMAIL | {"REQUESTS_TIMEOUT": "5"}
         later = timezone.now()
-        for _ in range(services.MAX_ATTEMPTS + 1):
-            later += services.LETTER_SEND_LEASE + timedelta(seconds=1)
-            services.letters_dispatch(now=later)
+        for _ in range(engine.MAX_ATTEMPTS + 1):
+            later += timedelta(seconds=settings.LETTER_SEND_LEASE_SECONDS + 1)
+            letter_service.letters_dispatch(now=later)
             for letter_id in Letter.objects.filter(state=Letter.State.QUEUED).values_list("pk", flat=True):
                 with suppress(ValueError):
-                    services.letter_send(letter_id=letter_id)
+                    letter_service.letter_send(letter_id=letter_id)
         letters = list(Letter.objects.all())
-        assert all(letter.attempts <= services.MAX_ATTEMPTS for letter in letters), [l.attempts for l in letters]
+        assert all(letter.attempts <= engine.MAX_ATTEMPTS for letter in letters), [
+            letter.attempts for letter in letters
+        ]
         assert {letter.state for letter in letters} == {Letter.State.FAILED}
-        assert all("Timeout value" in letter.last_error for letter in letters), [l.last_error for l in letters]
+        assert all("Timeout value" in letter.last_error for letter in letters), [
+            letter.last_error for letter in letters
+        ]

@@ -19,10 +19,10 @@ from celery.signals import before_task_publish
 from django.conf import settings
 from django.utils import timezone
 
-from petitions import outbox, services
 from petitions.models import Letter, Outbox, Signature
+from petitions.services import letters as letter_service
+from petitions.services import signing, supporter_mail
 from tests.conftest import sign
-from tests.support.fault_report import fault_report  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_CODE = ["campaign", "petitions"]
@@ -79,27 +79,29 @@ class TaskScheduleTests:
             entry = Outbox.objects.get()
             # An ESP asking us to come back in two hours: the wait goes in the database.
             fake_esp.fail_next(1, 429, retry_after=2 * 3600)
-            outbox.outbox_deliver(outbox_id=entry.pk)
+            supporter_mail.outbox_deliver(outbox_id=entry.pk)
             entry.refresh_from_db()
             assert entry.next_attempt_at > timezone.now() + timedelta(minutes=59)
             later = timezone.now() + timedelta(hours=2)
-            assert outbox.outbox_republish(now=later) == 1
+            assert supporter_mail.outbox_republish(now=later) == 1
 
             with django_capture_on_commit_callbacks(execute=True):
-                services.signature_confirm(public_id=Signature.objects.get().public_id)
+                signing.signature_confirm(public_id=Signature.objects.get().public_id)
             letters = list(Letter.objects.values_list("pk", flat=True))
             fake_esp.fail_next(len(letters), 429, retry_after=2 * 3600)
             for letter_id in letters:
-                services.letter_send(letter_id=letter_id)
-            assert all(letter.next_attempt_at > timezone.now() + timedelta(minutes=59) for letter in Letter.objects.all())
-            assert services.letters_dispatch(now=later) == len(letters)
+                letter_service.letter_send(letter_id=letter_id)
+            assert all(
+                letter.next_attempt_at > timezone.now() + timedelta(minutes=59) for letter in Letter.objects.all()
+            )
+            assert letter_service.letters_dispatch(now=later) == len(letters)
 
             fake_esp.reject_address("prime-minister@libya-government.example")
             for letter_id in letters:
                 Letter.objects.filter(pk=letter_id).update(next_attempt_at=timezone.now())
-                services.letter_send(letter_id=letter_id)
+                letter_service.letter_send(letter_id=letter_id)
             with django_capture_on_commit_callbacks(execute=True):
-                assert services.letters_retry(letter_ids=letters) == 1
+                assert letter_service.letters_retry(letter_ids=letters) == 1
         finally:
             before_task_publish.disconnect(record)
 

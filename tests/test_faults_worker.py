@@ -19,8 +19,7 @@ import psutil
 import pytest
 
 from petitions.models import Letter
-from tests.support.fault_fixtures import LONG, LogTail, esp, petition_uncapped, private_redis, recovery_env  # noqa: F401
-from tests.support.fault_report import fault_report  # noqa: F401
+from tests.support.fault_fixtures import LONG, LogTail, recovery_env
 from tests.support.processes import CeleryBeat, CeleryWorker, wait_until
 from tests.support.workload import is_letter, letter_identity, letter_identity_of_row, queued_letters, tally
 
@@ -73,7 +72,11 @@ class WorkerKillTests:
         started = time.monotonic()
         with CeleryBeat(extra_env=env), CeleryWorker(esp.url, concurrency=CONCURRENCY, extra_env=worker_env) as worker:
             for number, point in enumerate(kill_points, start=1):
-                wait_until(lambda: len(esp.messages) >= point, timeout=120, message=f"{point} letters before kill {number}")
+                wait_until(
+                    lambda point=point: len(esp.messages) >= point,
+                    timeout=120,
+                    message=f"{point} letters before kill {number}",
+                )
                 time.sleep(rng.uniform(0, 0.2))
                 if number % 2:
                     worker.kill()

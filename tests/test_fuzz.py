@@ -19,11 +19,11 @@ import email.policy
 import json
 import os
 import re
-from email.utils import parseaddr
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from email.utils import parseaddr
 from html.parser import HTMLParser
-from typing import Callable
 from urllib.parse import quote
 
 import pytest
@@ -38,8 +38,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from campaign.email_backends import ResendEmailBackend
-from petitions import emails, services
+from petitions import emails
 from petitions.models import Letter, Signature, Suppression
+from petitions.services import signing as signing_service
 from petitions.tokens import (
     TokenInvalid,
     confirmation_token_make,
@@ -48,7 +49,6 @@ from petitions.tokens import (
     unsubscribe_token_read,
 )
 from tests.support.fault_fixtures import LONG
-from tests.support.fault_report import fault_report  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -76,8 +76,10 @@ PROBES = [
     "=?utf-8?q?fuzz=0D=0ABcc:_fuzz@evil.example?=", "\x00", "\x1b[31m", "\u202e", "\u2028", "\ufeff", "\u200d",
     "\u0085", ",", ";", "<", ">", '"', "'", "&", "\\",
 ]
-NAMES = ["Amira", "Zoë Ó Súilleabháin", "أميرة حداد", "Амира", "アミラ", "אמירה", "𝔄𝔪𝔦𝔯𝔞", "👩🏽\u200d🦱", "ǅ", "ß", "İ", "a\u0301",
-         "O'Brien", "Jean-Luc", "محمد\u200cرضا"]
+NAMES = [
+    "Amira", "Zoë Ó Súilleabháin", "أميرة حداد", "Амира", "アミラ", "אמירה", "𝔄𝔪𝔦𝔯𝔞", "👩🏽\u200d🦱",
+    "ǅ", "ß", "İ", "a\u0301", "O'Brien", "Jean-Luc", "محمد\u200cرضا",
+]
 pieces = st.one_of(st.sampled_from(PROBES), st.sampled_from(NAMES), st.text(max_size=12))
 nasty_text = st.one_of(
     st.lists(pieces, min_size=1, max_size=6).map("".join),
@@ -85,11 +87,17 @@ nasty_text = st.one_of(
     st.builds(lambda piece, count: piece * count, st.sampled_from(["A", "é", "<fuzztag>", "\x07", "😀"]),
               st.integers(100, 20_000)),
 )
-names = st.one_of(st.sampled_from(NAMES), nasty_text, st.text(st.characters(categories=["L", "M", "Zs"]), min_size=1, max_size=40))
+names = st.one_of(
+    st.sampled_from(NAMES), nasty_text, st.text(st.characters(categories=["L", "M", "Zs"]), min_size=1, max_size=40)
+)
 addresses = st.one_of(
     st.emails(),
     st.emails().map(lambda address: address + "\r\nBcc: fuzz@evil.example"),
-    st.builds(lambda local, domain: f"{local}@{domain}", nasty_text, st.sampled_from(["example.org", "EXAMPLE.org", "bücher.example"])),
+    st.builds(
+        lambda local, domain: f"{local}@{domain}",
+        nasty_text,
+        st.sampled_from(["example.org", "EXAMPLE.org", "bücher.example"]),
+    ),
     st.builds(lambda name, address: f'"{name}" <{address}>', names, st.emails()),
     nasty_text,
 )
@@ -205,7 +213,7 @@ def assert_signer_emails_safe(signature):
     for kind, message in supporter_messages.items():
         assert_email_safe(message, to=signature.email, where=f"the {kind} email")
     # The letters as they are sent: made by confirming, then read back from the database.
-    services.signature_confirm(public_id=signature.public_id)
+    signing_service.signature_confirm(public_id=signature.public_id)
     for letter in Letter.objects.filter(signature=signature).select_related("target"):
         message = emails.letter_email(letter)
         assert_email_safe(message, to=letter.target.email, where="the letter")
@@ -299,7 +307,9 @@ def malformed_tokens(real, other_signature_id):
     signature's id, signed for another purpose) and anything at all."""
     value, _, rest = real.partition(":")
     return st.one_of(
-        st.builds(lambda i, c: real[:i] + c + real[i + 1:], st.integers(0, len(real) - 1), st.sampled_from(TOKEN_CHARACTERS)),
+        st.builds(
+            lambda i, c: real[:i] + c + real[i + 1:], st.integers(0, len(real) - 1), st.sampled_from(TOKEN_CHARACTERS)
+        ),
         st.integers(0, len(real) - 1).map(lambda i: real[:i]),
         st.text(max_size=30).map(lambda tail: real + tail),
         st.just(f"{other_signature_id}:{rest}"),
@@ -323,8 +333,8 @@ class TokenFuzzTests:
     def test_a_malformed_or_forged_token_never_errs_and_never_acts_on_another_signature(
         self, endpoint, client, petition, signer, fault_report
     ):
-        mine = services.signature_create(petition=petition, **_signature_fields(signer)).signature
-        other = services.signature_create(
+        mine = signing_service.signature_create(petition=petition, **_signature_fields(signer)).signature
+        other = signing_service.signature_create(
             petition=petition, **_signature_fields(signer | {"email": "someone.else@example.org"})
         ).signature
         real = endpoint.make(mine)
@@ -358,14 +368,15 @@ class TokenFuzzTests:
     def test_the_real_token_still_works_after_the_fuzz(self, endpoint, client, petition, signer):
         # The fuzz above can only pass if its properties can fail: the real
         # token is accepted and does act, on its own signature alone.
-        mine = services.signature_create(petition=petition, **_signature_fields(signer)).signature
-        services.signature_create(petition=petition, **_signature_fields(signer | {"email": "someone.else@example.org"}))
+        mine = signing_service.signature_create(petition=petition, **_signature_fields(signer)).signature
+        someone_else = signer | {"email": "someone.else@example.org"}
+        signing_service.signature_create(petition=petition, **_signature_fields(someone_else))
         response = client.post(_token_path(endpoint.url_name, endpoint.make(mine)))
         assert response.status_code in (200, 302)
         assert endpoint.acted_on() == {mine.public_id}
 
     def test_an_expired_confirmation_token_is_refused(self, client, petition, signer):
-        mine = services.signature_create(petition=petition, **_signature_fields(signer)).signature
+        mine = signing_service.signature_create(petition=petition, **_signature_fields(signer)).signature
         old = confirmation_token_make(mine, timezone.now() - settings.CONFIRMATION_MAX_AGE - timedelta(minutes=1))
         assert client.post(_token_path("petitions:confirm", old)).status_code == 410
         assert _confirmed() == set()

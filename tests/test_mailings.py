@@ -7,14 +7,17 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from petitions import mailings, outbox, services, supporters
+from petitions import emails
+from petitions.delivery import transport
 from petitions.models import ConsentWording, Mailing, MailingRecipient, Outbox, Signature, Suppression
+from petitions.selectors import mailings as mailing_selectors
+from petitions.services import mailings, signing, supporter_mail, suppression
 
 pytestmark = pytest.mark.django_db
 
 
 def supporters_create(petition, count, *, updates=True, state=Signature.State.CONFIRMED, start=0):
-    consents = services.consent_wordings_current()
+    consents = signing.consent_wordings_current()
     Signature.objects.bulk_create(
         Signature(
             petition=petition, first_name="Supporter", last_name=str(number), email=f"Supporter{number}@Example.org",
@@ -46,7 +49,7 @@ class AudienceTests:
         supporters_create(petition, 2, state=Signature.State.PENDING, start=200)
         supporters_create(petition, 1, state=Signature.State.INVALIDATED, start=300)
         Suppression.objects.create(email_normalized="supporter0@example.org", reason="bounced")
-        assert mailings.mailing_audience_count(mailing) == 4
+        assert mailing_selectors.mailing_audience_count(mailing) == 4
         assert mailings.mailing_start(mailing_id=mailing.pk) == 4
         assert sorted(MailingRecipient.objects.values_list("email", flat=True)) == [
             f"Supporter{n}@Example.org" for n in (1, 2, 3, 4)
@@ -61,7 +64,9 @@ class AudienceTests:
 
 
 class SendingTests:
-    def test_batches_go_through_the_esp_batch_api_with_per_recipient_unsubscribe(self, fake_esp, petition, mailing, settings):
+    def test_batches_go_through_the_esp_batch_api_with_per_recipient_unsubscribe(
+        self, fake_esp, petition, mailing, settings
+    ):
         settings.MAILING_BATCH_SIZE = 100
         supporters_create(petition, 250)
         mailings.mailing_start(mailing_id=mailing.pk)
@@ -80,7 +85,7 @@ class SendingTests:
         assert len({m["headers"]["List-Unsubscribe"] for m in messages}) == 250
         mailing.refresh_from_db()
         assert mailing.state == Mailing.State.SENT and mailing.finished_at
-        assert mailings.mailing_progress(mailing) | {} == {
+        assert mailing_selectors.mailing_progress(mailing) | {} == {
             "total": 250, "sent": 250, "failed": 0, "skipped": 0, "remaining": 0, "percent": 100
         }
         assert MailingRecipient.objects.filter(sent_at__isnull=True).count() == 0
@@ -103,7 +108,8 @@ class SendingTests:
         # before recording anything: the rows stay claimed.
         first_batch = mailings._batch_claim_new(mailing.pk)
         members = list(MailingRecipient.objects.select_related("signature").filter(batch=first_batch))
-        mailings._batch_deliver(mailing, members, idempotency_key=f"mailing-{mailing.pk}-{first_batch}")
+        message = emails.mailing_batch_email(mailing, members)
+        transport.deliver_batch(message, idempotency_key=f"mailing-{mailing.pk}-{first_batch}")
         assert len(fake_esp.messages) == 50
         run_senders(mailing)  # the rest go; the crashed batch is still within its lease
         assert MailingRecipient.objects.filter(state=MailingRecipient.State.SENDING).count() == 50
@@ -130,10 +136,10 @@ class SendingTests:
         supporters_create(petition, 3)
         mailings.mailing_start(mailing_id=mailing.pk)
         leaver = Signature.objects.get(email_normalized="supporter1@example.org")
-        supporters.supporter_unsubscribe(public_id=leaver.public_id)
+        suppression.supporter_unsubscribe(public_id=leaver.public_id)
         run_senders(mailing)
         assert sorted(m["to"][0] for m in fake_esp.messages) == ["Supporter0@Example.org", "Supporter2@Example.org"]
-        assert mailings.mailing_progress(mailing)["skipped"] == 1
+        assert mailing_selectors.mailing_progress(mailing)["skipped"] == 1
 
     def test_pause_resume_and_cancel(self, fake_esp, petition, mailing, settings):
         settings.MAILING_BATCH_SIZE = 10
@@ -148,7 +154,7 @@ class SendingTests:
         assert mailings.mailing_cancel(mailing_id=mailing.pk)
         run_senders(mailing)
         assert len(fake_esp.messages) == 10
-        assert mailings.mailing_progress(mailing) | {} == {
+        assert mailing_selectors.mailing_progress(mailing) | {} == {
             "total": 30, "sent": 10, "failed": 0, "skipped": 20, "remaining": 0, "percent": 100
         }
 
@@ -189,16 +195,20 @@ class MailingAdminTests:
         staff_client.post(reverse("admin:petitions_mailing_send", args=[mailing.pk]))
         assert Mailing.objects.get().state == Mailing.State.SENDING
         progress = staff_client.get(reverse("admin:petitions_mailing_progress", args=[mailing.pk])).json()
-        assert progress == {"total": 7, "sent": 0, "failed": 0, "skipped": 0, "remaining": 7, "percent": 0, "state": "Sending"}
+        assert progress == {
+            "total": 7, "sent": 0, "failed": 0, "skipped": 0, "remaining": 7, "percent": 0, "state": "Sending"
+        }
 
     def test_the_test_copy_goes_to_the_staff_member_and_is_marked(self, staff_client, fake_esp, mailing, campaigner):
         staff_client.post(reverse("admin:petitions_mailing_test", args=[mailing.pk]))
-        outbox.outbox_deliver(outbox_id=Outbox.objects.get().pk)
+        supporter_mail.outbox_deliver(outbox_id=Outbox.objects.get().pk)
         [message] = fake_esp.messages
         assert message["to"] == [campaigner.email] and message["subject"] == "[Test] News: the centres"
 
     def test_someone_without_change_permission_cannot_send(self, client, mailing):
-        viewer = get_user_model().objects.create_user("viewer", "v@campaign.example.org", "correct horse battery", is_staff=True)
+        viewer = get_user_model().objects.create_user(
+            "viewer", "v@campaign.example.org", "correct horse battery", is_staff=True
+        )
         from django.contrib.auth.models import Permission
 
         viewer.user_permissions.add(Permission.objects.get(codename="view_mailing"))

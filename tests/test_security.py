@@ -22,9 +22,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from petitions import services
 from petitions.models import Signature
-from petitions.services import petition_seed_load
+from petitions.services import signing
+from petitions.services.content import petition_seed_load
 from petitions.tokens import confirmation_token_make, unsubscribe_token_make
 from tests.conftest import FROM_THE_PETITION_PAGE, SIGNER
 from tests.support.processes import WebServer
@@ -41,6 +41,9 @@ PRODUCTION = {
     "EMAIL_BACKEND": "campaign.email_backends.ResendEmailBackend",
     "ANYMAIL_RESEND_API_KEY": "re_placeholder",
     "ANYMAIL_WEBHOOK_SECRET": "webhook:placeholder-secret",
+    "PRIVACY_CONTROLLER": "Campaign Example, 1 Example Street, London",
+    "PRIVACY_CONTACT_EMAIL": "privacy@campaign.example.org",
+    "PRIVACY_EMAIL_PROVIDER": "Resend (Plus Five Five, Inc.)",
     "SECURE_SSL_REDIRECT": "1",
     "SECURE_PROXY_SSL_HEADER": "1",
     "SECURE_HSTS_SECONDS": str(365 * 24 * 3600),
@@ -96,7 +99,8 @@ def production_site(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         # The test database, the test Redis and the test SECRET_KEY (so that the
         # tests can make tokens the server accepts); production for the rest.
-        env = {name: value for name, value in PRODUCTION.items() if name not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
+        kept = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")
+        env = {name: value for name, value in PRODUCTION.items() if name not in kept}
         with WebServer(extra_env=env) as server:
             yield server
 
@@ -125,7 +129,7 @@ def _form_token(html):
 class SecurityHeaderTests:
     def test_every_kind_of_page_carries_the_security_headers(self, production_site):
         petition, _ = petition_seed_load()
-        pending = services.signature_create(petition=petition, **_signer_fields(SIGNER)).signature
+        pending = signing.signature_create(petition=petition, **_signer_fields(SIGNER)).signature
         pages = {
             "petition": f"/p/{petition.slug}/",
             "confirm": reverse("petitions:confirm", args=[confirmation_token_make(pending, timezone.now())]),
@@ -224,7 +228,9 @@ class StaffLoginTests:
     def test_repeated_failures_lock_that_login_from_that_address_even_with_the_right_password(self, client, superuser):
         for _ in range(4):
             response = _login(client, "chief", "wrong password")
-            assert response.status_code == 200 and "Please enter the correct username and password" in response.content.decode()
+            assert response.status_code == 200 and (
+                "Please enter the correct username and password" in response.content.decode()
+            )
         assert _login(client, "chief", "wrong password").status_code == 429
         locked = _login(client, "chief", STAFF_PASSWORD)
         assert locked.status_code == 429
@@ -241,13 +247,19 @@ class StaffLoginTests:
     def test_behind_a_trusted_proxy_the_lock_follows_the_address_the_proxy_reports(self, client, superuser, settings):
         settings.TRUSTED_PROXY_COUNT = 1
         for _ in range(5):
-            client.post(reverse("admin:login"), {"username": "chief", "password": "wrong"}, HTTP_X_FORWARDED_FOR="203.0.113.9")
+            client.post(
+                reverse("admin:login"), {"username": "chief", "password": "wrong"}, HTTP_X_FORWARDED_FOR="203.0.113.9"
+            )
         locked = client.post(
-            reverse("admin:login"), {"username": "chief", "password": STAFF_PASSWORD}, HTTP_X_FORWARDED_FOR="203.0.113.9"
+            reverse("admin:login"),
+            {"username": "chief", "password": STAFF_PASSWORD},
+            HTTP_X_FORWARDED_FOR="203.0.113.9",
         )
         assert locked.status_code == 429
         elsewhere = Client().post(
-            reverse("admin:login"), {"username": "chief", "password": STAFF_PASSWORD}, HTTP_X_FORWARDED_FOR="198.51.100.7"
+            reverse("admin:login"),
+            {"username": "chief", "password": STAFF_PASSWORD},
+            HTTP_X_FORWARDED_FOR="198.51.100.7",
         )
         assert elsewhere.status_code == 302
 
@@ -268,10 +280,13 @@ class StaffLoginTests:
     def test_the_admin_refuses_a_weak_new_password_for_staff(self, client, superuser):
         client.force_login(superuser)
         url = reverse("admin:password_change")
-        weak = client.post(url, {"old_password": STAFF_PASSWORD, "new_password1": "petition", "new_password2": "petition"})
+        weak = client.post(
+            url, {"old_password": STAFF_PASSWORD, "new_password1": "petition", "new_password2": "petition"}
+        )
         assert weak.status_code == 200 and "This password is too short" in weak.content.decode()
         strong = "a long and unusual passphrase 7"
-        assert client.post(url, {"old_password": STAFF_PASSWORD, "new_password1": strong, "new_password2": strong}).status_code == 302
+        changed = client.post(url, {"old_password": STAFF_PASSWORD, "new_password1": strong, "new_password2": strong})
+        assert changed.status_code == 302
 
     def test_logging_in_gives_a_new_session_and_logging_out_ends_it(self, client, superuser):
         client.cookies["sessionid"] = "attacker-chosen-session-key-0123456789"
@@ -314,7 +329,7 @@ class EnumerationTests:
             _signing_visit(petition, repeat)
         assert _signing_visit(petition, repeat) == first
         signature = Signature.objects.get()
-        services.signature_confirm(public_id=signature.public_id)
+        signing.signature_confirm(public_id=signature.public_id)
         assert _signing_visit(petition, repeat) == first
         Signature.objects.filter(pk=signature.pk).update(state=Signature.State.INVALIDATED)
         assert _signing_visit(petition, repeat) == first
@@ -361,7 +376,7 @@ class CsrfTests:
         assert undocumented == set(), "add a reason to CSRF_EXEMPT, or protect the view"
 
     def test_every_public_post_without_a_token_is_refused(self, petition):
-        signature = services.signature_create(petition=petition, **_signer_fields(SIGNER)).signature
+        signature = signing.signature_create(petition=petition, **_signer_fields(SIGNER)).signature
         samples = {
             "slug": petition.slug,
             "token": confirmation_token_make(signature, timezone.now()),
@@ -412,7 +427,7 @@ class CsrfTests:
         assert Signature.objects.count() == 1
 
     def test_only_the_confirm_button_page_sets_a_cookie_as_the_privacy_page_says(self, petition):
-        signature = services.signature_create(petition=petition, **_signer_fields(SIGNER)).signature
+        signature = signing.signature_create(petition=petition, **_signer_fields(SIGNER)).signature
         pages = {
             "petitions:detail": [petition.slug], "petitions:signed": [petition.slug],
             "petitions:confirmed": [petition.slug], "petitions:privacy": [],

@@ -59,14 +59,19 @@ class SettingsTests:
 class DeployCheckTests:
     def test_it_warns_when_production_would_use_sqlite_or_write_mail_to_files(self):
         result = subprocess.run(
-            [sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT, env=GOOD, capture_output=True, text=True, timeout=60
+            [sys.executable, "manage.py", "check", "--deploy"],
+            cwd=ROOT, env=GOOD, capture_output=True, text=True, timeout=60,
         )
         assert "petitions.W001" in result.stderr + result.stdout
         assert "petitions.W002" in result.stderr + result.stdout
 
     def test_it_is_quiet_about_both_once_they_are_configured(self):
-        env = GOOD | {"DATABASE_URL": "postgres://u@127.0.0.1/db", "EMAIL_BACKEND": "campaign.email_backends.ResendEmailBackend"}
+        env = GOOD | {
+            "DATABASE_URL": "postgres://u@127.0.0.1/db",
+            "EMAIL_BACKEND": "campaign.email_backends.ResendEmailBackend",
+        }
         result = subprocess.run(
-            [sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+            [sys.executable, "manage.py", "check", "--deploy"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
         )
         assert "petitions.W00" not in result.stderr + result.stdout

@@ -1,13 +1,12 @@
 import re
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
-from django.db import connection
 from django.urls import reverse
 
-from petitions import services, moderation
 from petitions.models import ConsentWording, Outbox, Signature
+from petitions.services import moderation, signing
 from tests.conftest import sign
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +43,9 @@ class SigningTests:
         assert signature.created_at is not None
 
     def test_it_uses_the_newest_consent_wording(self, client, petition, signer):
-        newer = ConsentWording.objects.create(kind="letter", version=2, text="Send my letter, signed with my name and country (v2).")
+        newer = ConsentWording.objects.create(
+            kind="letter", version=2, text="Send my letter, signed with my name and country (v2)."
+        )
         page = client.get(reverse("petitions:detail", args=[petition.slug])).content.decode()
         assert "(v2)" in page
         sign(client, petition, signer)
@@ -53,7 +54,9 @@ class SigningTests:
     def test_a_signer_who_read_an_older_wording_is_asked_again_and_loses_nothing_else(self, client, petition, signer):
         url = reverse("petitions:detail", args=[petition.slug])
         shown = re.search(r'name="consent_key" value="([^"]+)"', client.get(url).content.decode()).group(1)
-        ConsentWording.objects.create(kind="letter", version=2, text="Send my letter, signed with my name and country (v2).")
+        ConsentWording.objects.create(
+            kind="letter", version=2, text="Send my letter, signed with my name and country (v2)."
+        )
         response = sign(client, petition, signer | {"consent_key": shown, "updates_consent": "on"})
         assert response.status_code == 409
         assert not Signature.objects.exists()
@@ -97,7 +100,9 @@ class SigningTests:
             ("first_name", "1234", "at least one letter"),
         ],
     )
-    def test_it_shows_the_form_again_filled_in_with_the_field_named(self, client, petition, signer, field, value, message):
+    def test_it_shows_the_form_again_filled_in_with_the_field_named(
+        self, client, petition, signer, field, value, message
+    ):
         data = signer | {"postcode": "TN-1000", field: value}
         response = sign(client, petition, data)
         assert response.status_code == 400
@@ -163,7 +168,8 @@ class RepeatSignerTests:
         for _ in range(settings.REPEAT_NOTICE_LIMIT + 3):
             assert sign(client, petition, repeat_signer).status_code == 302
         kinds = list(Outbox.objects.order_by("pk").values_list("kind", flat=True))
-        assert kinds == [Outbox.Kind.CONFIRMATION_EMAIL] + [Outbox.Kind.ALREADY_SIGNED_EMAIL] * settings.REPEAT_NOTICE_LIMIT
+        expected = [Outbox.Kind.CONFIRMATION_EMAIL] + [Outbox.Kind.ALREADY_SIGNED_EMAIL] * settings.REPEAT_NOTICE_LIMIT
+        assert kinds == expected
 
     def test_it_emails_nothing_to_an_invalidated_signer_who_signs_again(self, client, petition, signer):
         sign(client, petition, signer)
@@ -182,49 +188,11 @@ class RepeatSignerTests:
             Signature.objects.create(email="X@example.org", email_normalized="X@example.org", **fields)
 
 
-class SigningWriteTests:
-    def test_the_hand_built_insert_writes_the_rows_the_orm_would(self, petition):
-        from django.utils import timezone
-
-        from petitions.outbox import outbox_entry
-        from petitions.signing_sql import signature_insert
-
-        consents, now = services.consent_wordings_current(), timezone.now()
-
-        def unsaved(email):
-            return Signature(
-                petition=petition, first_name="Zoë", last_name="O'Brien", email=email, email_normalized=email,
-                email_domain="example.org", country="TN", letter_consent=consents["letter"],
-                updates_consent=consents["updates"], comment="Why not", comment_state="pending", ip_hash="ab12",
-                created_at=now,
-            )
-
-        by_hand, by_orm = unsaved("hand@example.org"), unsaved("orm@example.org")
-        entry = outbox_entry(Outbox.Kind.CONFIRMATION_EMAIL, now=now)
-        assert signature_insert(by_hand, entry)
-        by_orm.save()
-        outbox_entry(Outbox.Kind.CONFIRMATION_EMAIL, now=now, signature=by_orm).save()
-
-        def row(model, pk, *differing):
-            values = model.objects.filter(pk=pk).values().get()
-            return {name: value for name, value in values.items() if name not in {"id", *differing}}
-
-        differing = ("public_id", "email", "email_normalized")
-        assert row(Signature, by_hand.pk, *differing) == row(Signature, by_orm.pk, *differing)
-        assert Signature.objects.get(pk=by_hand.pk).public_id == by_hand.public_id
-        assert (entry.signature, Outbox.objects.get(pk=entry.pk).signature_id) == (by_hand, by_hand.pk)
-        orm_entry = Outbox.objects.exclude(pk=entry.pk).get()
-        assert row(Outbox, entry.pk, "signature_id") == row(Outbox, orm_entry.pk, "signature_id")
-        # The same signer again: nothing is written, neither row.
-        assert not signature_insert(unsaved("hand@example.org"), outbox_entry(Outbox.Kind.CONFIRMATION_EMAIL))
-        assert (Signature.objects.count(), Outbox.objects.count()) == (2, 2)
-
-
 class SignatureFormTests:
     def test_each_form_keeps_its_own_consent_wordings(self, petition):
         from petitions.forms import SignatureForm
 
-        current = services.consent_wordings_current()
+        current = signing.consent_wordings_current()
         newer = current | {"letter": ConsentWording(pk=99, kind="letter", version=2, text="Newer words.")}
         first, second = SignatureForm(consents=current), SignatureForm(consents=newer)
         assert first.fields["letter_consent"].label == current["letter"].text
@@ -232,12 +200,44 @@ class SignatureFormTests:
         assert first.fields["consent_key"].initial != second.fields["consent_key"].initial
         assert SignatureForm(consents=current).fields["letter_consent"].label == current["letter"].text
 
+    def test_forms_sharing_their_fields_act_as_forms_with_copies_would(self, petition, signer):
+        """SignatureForm skips Django's deep copy of its fields for speed
+        (forms._SharedFields); a form of the same fields deep-copied, as Django
+        does by default, must give the same result for every input, in any order."""
+        import copy
+
+        from petitions.forms import SignatureForm
+
+        class CopiedFieldsForm(SignatureForm):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                self.fields = copy.deepcopy(dict(self.fields))
+
+        # The same (shared) fields as SignatureForm, then copied per form above, as Django would.
+        CopiedFieldsForm.base_fields = SignatureForm.base_fields
+
+        consents = signing.consent_wordings_current()
+        key = SignatureForm(consents=consents).fields["consent_key"].initial
+        inputs = [
+            signer | {"consent_key": key},
+            signer | {"consent_key": key, "email": "not an address", "first_name": ""},
+            signer | {"consent_key": key, "postcode": "<b>", "country": "XX", "letter_consent": ""},
+            signer | {"consent_key": key, "comment": "  Free  them.\r\nNow  "},
+            {},
+        ]
+        for data in inputs + inputs[::-1]:
+            shared, copied = SignatureForm(data, consents=consents), CopiedFieldsForm(data, consents=consents)
+            assert shared.is_valid() == copied.is_valid()
+            assert shared.errors == copied.errors and shared.cleaned_data == copied.cleaned_data
+            assert str(shared) == str(copied)
+        assert str(SignatureForm(consents=consents)) == str(CopiedFieldsForm(consents=consents))
+
 
 class HotRowTests:
     def test_signing_and_confirming_never_write_the_petition_row(self, client, petition, signer):
         with CaptureQueriesContext(connection) as queries:
             sign(client, petition, signer)
-            services.signature_confirm(public_id=Signature.objects.get().public_id)
+            signing.signature_confirm(public_id=Signature.objects.get().public_id)
         writes = [
             match.group(1) for q in queries
             for match in re.finditer(r'(?:INSERT INTO|UPDATE|DELETE FROM)\s+"?(\w+)"?', q["sql"], re.IGNORECASE)

@@ -8,8 +8,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from petitions import emails, moderation, outbox, services, supporters
+from petitions import emails
 from petitions.models import Outbox, Signature, Suppression
+from petitions.services import moderation, signing, supporter_mail
 from petitions.tokens import unsubscribe_token_make
 from tests.conftest import sign
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 def deliver_outbox():
     for entry_id in Outbox.objects.filter(state=Outbox.State.PENDING).order_by("pk").values_list("pk", flat=True):
-        outbox.outbox_deliver(outbox_id=entry_id)
+        supporter_mail.outbox_deliver(outbox_id=entry_id)
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def unsubscribe_path(signature):
 
 class ThanksTests:
     def test_confirming_sends_a_thank_you_with_share_links_and_what_happens_next(self, pending):
-        services.signature_confirm(public_id=pending.public_id)
+        signing.signature_confirm(public_id=pending.public_id)
         deliver_outbox()
         thanks = mail.outbox[-1]
         assert thanks.subject == "Thank you: your letter is on its way"
@@ -43,12 +44,14 @@ class ThanksTests:
             assert share in thanks.body and share in html
         assert "What happens next" in html and "What happens next" in thanks.body
 
-    def test_every_supporter_email_has_a_text_and_html_part_and_one_click_unsubscribe(self, client, petition, pending, repeat_signer):
+    def test_every_supporter_email_has_a_text_and_html_part_and_one_click_unsubscribe(
+        self, client, petition, pending, repeat_signer
+    ):
         sign(client, petition, repeat_signer)
-        services.signature_confirm(public_id=pending.public_id)
+        signing.signature_confirm(public_id=pending.public_id)
         Signature.objects.update(state=Signature.State.PENDING)  # so a reminder is still due
         Signature.objects.update(created_at=timezone.now() - timedelta(days=2))
-        supporters.reminders_queue()
+        supporter_mail.reminders_queue()
         deliver_outbox()
         kinds = {message.subject.split(":")[0] for message in mail.outbox}
         assert kinds == {"Please confirm your signature", "You have already signed", "Thank you", "Reminder"}
@@ -63,11 +66,11 @@ class ThanksTests:
 class ReminderTests:
     def test_a_pending_signer_is_reminded_twice_at_most_after_one_and_three_days(self, pending):
         now = timezone.now()
-        assert supporters.reminders_queue(now=now + timedelta(hours=23)) == 0
-        assert supporters.reminders_queue(now=now + timedelta(days=1, minutes=1)) == 1
-        assert supporters.reminders_queue(now=now + timedelta(days=2)) == 0
-        assert supporters.reminders_queue(now=now + timedelta(days=3, minutes=1)) == 1
-        assert supporters.reminders_queue(now=now + timedelta(days=30)) == 0
+        assert supporter_mail.reminders_queue(now=now + timedelta(hours=23)) == 0
+        assert supporter_mail.reminders_queue(now=now + timedelta(days=1, minutes=1)) == 1
+        assert supporter_mail.reminders_queue(now=now + timedelta(days=2)) == 0
+        assert supporter_mail.reminders_queue(now=now + timedelta(days=3, minutes=1)) == 1
+        assert supporter_mail.reminders_queue(now=now + timedelta(days=30)) == 0
         assert Outbox.objects.filter(kind=Outbox.Kind.REMINDER_EMAIL).count() == 2
         Outbox.objects.update(next_attempt_at=timezone.now())  # queued "in the future" above
         deliver_outbox()
@@ -78,7 +81,7 @@ class ReminderTests:
     @pytest.mark.parametrize("what", ["confirmed", "invalidated", "unsubscribed", "closed"])
     def test_no_reminder_after_confirming_invalidation_unsubscribing_or_closing(self, client, petition, pending, what):
         if what == "confirmed":
-            services.signature_confirm(public_id=pending.public_id)
+            signing.signature_confirm(public_id=pending.public_id)
         elif what == "invalidated":
             moderation.signatures_invalidate(signature_ids=[pending.pk], actor=None, reason="test")
         elif what == "unsubscribed":
@@ -86,11 +89,11 @@ class ReminderTests:
         else:
             petition.is_open = False
             petition.save()
-        assert supporters.reminders_queue(now=timezone.now() + timedelta(days=5)) == 0
+        assert supporter_mail.reminders_queue(now=timezone.now() + timedelta(days=5)) == 0
 
     def test_a_reminder_queued_before_the_signer_confirmed_is_not_sent(self, pending):
-        supporters.reminders_queue(now=timezone.now() + timedelta(days=2))
-        services.signature_confirm(public_id=pending.public_id)
+        supporter_mail.reminders_queue(now=timezone.now() + timedelta(days=2))
+        signing.signature_confirm(public_id=pending.public_id)
         Outbox.objects.update(next_attempt_at=timezone.now())
         deliver_outbox()
         assert not [m for m in mail.outbox if "reminder" in m.subject.lower()]
@@ -106,7 +109,9 @@ class UnsubscribeTests:
     def test_one_click_post_without_a_cookie_unsubscribes(self, pending):
         client = Client(enforce_csrf_checks=True)
         response = client.post(
-            unsubscribe_path(pending), data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+            unsubscribe_path(pending),
+            data="List-Unsubscribe=One-Click",
+            content_type="application/x-www-form-urlencoded",
         )
         assert response.status_code == 200
         assert "You are unsubscribed" in response.content.decode()
@@ -129,18 +134,20 @@ class UnsubscribeTests:
         client.post(unsubscribe_path(pending))
         sign(client, petition, signer | {"email": "amira.haddad@example.org"})  # a repeat: already-signed notice
         deliver_outbox()
-        assert [m.subject.split(":")[0] for m in mail.outbox] == ["Please confirm your signature", "You have already signed"]
+        subjects = [m.subject.split(":")[0] for m in mail.outbox]
+        assert subjects == ["Please confirm your signature", "You have already signed"]
 
 
 class HeaderSafetyTests:
     def test_a_name_with_a_line_break_never_reaches_a_header(self, petition, pending):
         # The form refuses line breaks; this checks the layer below it too.
         Signature.objects.update(first_name="Amira\r\nBcc: victim@example.org", last_name="Haddad\nX-Evil: 1")
-        services.signature_confirm(public_id=pending.public_id)
+        signing.signature_confirm(public_id=pending.public_id)
         letter = pending.letters.first()
         message = emails.letter_email(letter).message()
         headers = message.items()
         assert "Bcc" not in dict(headers) and "X-Evil" not in dict(headers)
         for name, value in headers:
             assert "\n" not in str(value).replace("\n ", "").replace("\r\n ", ""), name
-        assert "Amira Bcc: victim@example.org Haddad X-Evil: 1" in str(message["From"])
+        # Folded onto one line, and no longer readable as an address either.
+        assert "Amira Bcc: victimexample.org Haddad X-Evil: 1" in str(message["From"])

@@ -2,14 +2,14 @@
 
 import base64
 import json
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 import pytest
-from django.urls import reverse
 from svix.webhooks import Webhook
 
-from petitions import mailings, services
 from petitions.models import EspEvent, Letter, Mailing, MailingRecipient, Suppression, Target
+from petitions.services import letters as letter_service
+from petitions.services import mailings, signing
 from tests.test_mailings import supporters_create
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ def event_body(kind, to, message="The recipient's email provider sent a hard bou
 
 
 def post_event(client, body, *, event_id="msg_1", auth=BASIC, secret=SIGNING_SECRET, tamper=False):
-    timestamp = datetime.now(dt_timezone.utc)
+    timestamp = datetime.now(UTC)
     signature = Webhook(secret).sign(event_id, timestamp, body)
     headers = {
         "HTTP_SVIX_ID": event_id,
@@ -57,7 +57,9 @@ class WebhookTests:
         mailings.mailing_send(mailing_id=mailing.pk)
         assert sorted(m["to"][0] for m in fake_esp.messages) == ["Supporter0@Example.org", "Supporter2@Example.org"]
 
-    def test_a_complaint_suppresses_and_a_bounce_after_the_start_skips_the_copy(self, client, fake_esp, petition, campaigner):
+    def test_a_complaint_suppresses_and_a_bounce_after_the_start_skips_the_copy(
+        self, client, fake_esp, petition, campaigner
+    ):
         supporters_create(petition, 2)
         mailing = Mailing.objects.create(petition=petition, subject="News", body="News.", created_by=campaigner)
         mailings.mailing_start(mailing_id=mailing.pk)
@@ -69,7 +71,12 @@ class WebhookTests:
 
     @pytest.mark.parametrize(
         "how",
-        [{"auth": "esp-hook:wrong"}, {"auth": None}, {"secret": "whsec_" + base64.b64encode(b"x" * 32).decode()}, {"tamper": True}],
+        [
+            {"auth": "esp-hook:wrong"},
+            {"auth": None},
+            {"secret": "whsec_" + base64.b64encode(b"x" * 32).decode()},
+            {"tamper": True},
+        ],
         ids=["wrong-basic-auth", "no-basic-auth", "wrong-signature", "tampered-body"],
     )
     def test_an_unauthenticated_call_is_refused_and_writes_nothing(self, client, petition, how):
@@ -103,17 +110,19 @@ class WebhookTests:
         target.refresh_from_db()
         assert target.bounce_held_since is not None and "bounced" in target.bounce_reason
         sign(client, petition, signer)
-        services.signature_confirm(public_id=petition.signatures.get().public_id)
+        signing.signature_confirm(public_id=petition.signatures.get().public_id)
         for letter in Letter.objects.all():
-            services.letter_send(letter_id=letter.pk)
-        assert [m["to"][0] for m in fake_esp.messages] == ["Jean-Claude Juncker <president@european-commission.example>"]
+            letter_service.letter_send(letter_id=letter.pk)
+        assert [m["to"][0] for m in fake_esp.messages] == [
+            "Jean-Claude Juncker <president@european-commission.example>"
+        ]
         held = Letter.objects.get(target=target)
         assert held.state == Letter.State.QUEUED
-        assert services.letters_dispatch() == 0
-        from petitions.supporters import target_bounce_clear
+        assert letter_service.letters_dispatch() == 0
+        from petitions.services.suppression import target_bounce_clear
 
         assert target_bounce_clear(target_ids=[target.pk]) == 1
-        assert services.letters_dispatch() == 1
+        assert letter_service.letters_dispatch() == 1
 
     def test_delivered_and_opened_events_change_nothing(self, client, petition):
         assert post_event(client, event_body("email.delivered", "someone@example.org")).status_code == 200

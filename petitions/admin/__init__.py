@@ -2,6 +2,8 @@
 
 # Importing the submodules registers their ModelAdmins, in the order they were
 # written; the names are re-exported so `from petitions.admin import ...` keeps working.
+# The staff pages that are not one model's register on the site when imported.
+from petitions.admin import dashboard, exports  # noqa: E402, F401
 from petitions.admin.content import (
     BackgroundFactInline,
     ConsentWordingAdmin,
@@ -9,6 +11,10 @@ from petitions.admin.content import (
     PetitionAdmin,
     TargetAdmin,
 )
+from petitions.admin.delivery import EspEventAdmin, LetterAdmin, OutboxAdmin, SuppressionAdmin
+from petitions.admin.mailings import MailingAdmin
+from petitions.admin.records import RecordAdmin
+from petitions.admin.safety import BlockedSourceAdmin, ErasureAdmin, ModerationDecisionAdmin, RateLimitAdmin
 from petitions.admin.signatures import (
     BulkInvalidationForm,
     CountBeyond,
@@ -19,10 +25,6 @@ from petitions.admin.signatures import (
     SignatureAdmin,
     SignerCommentAdmin,
 )
-from petitions.admin.records import RecordAdmin
-from petitions.admin.delivery import EspEventAdmin, LetterAdmin, OutboxAdmin, SuppressionAdmin
-from petitions.admin.mailings import MailingAdmin
-from petitions.admin.safety import BlockedSourceAdmin, ErasureAdmin, ModerationDecisionAdmin, RateLimitAdmin
 
 __all__ = [
     "BackgroundFactInline",

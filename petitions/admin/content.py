@@ -4,8 +4,8 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.utils.html import format_html
 
-from petitions import services, supporters
 from petitions.models import BackgroundFact, ConsentWording, Demand, Letter, Petition, Target
+from petitions.services import content, suppression
 
 
 class DemandInline(admin.TabularInline):
@@ -24,7 +24,7 @@ class PetitionAdmin(admin.ModelAdmin):
     list_filter = ["is_open"]
 
     def save_model(self, request, obj, form, change):
-        services.petition_save(petition=obj)
+        content.petition_save(petition=obj)
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["targets"]
     inlines = [DemandInline, BackgroundFactInline]
@@ -64,8 +64,9 @@ class TargetAdmin(admin.ModelAdmin):
 
     @admin.action(description="Clear the bounce hold (after fixing the address)", permissions=["change"])
     def clear_bounce_hold(self, request, queryset):
-        count = supporters.target_bounce_clear(target_ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"{count} recipient(s) released; their queued letters will be sent.", messages.SUCCESS)
+        count = suppression.target_bounce_clear(target_ids=list(queryset.values_list("pk", flat=True)))
+        released = f"{count} recipient(s) released; their queued letters will be sent."
+        self.message_user(request, released, messages.SUCCESS)
 
     def get_queryset(self, request):
         return (

@@ -2,9 +2,9 @@
 
 from django.contrib import admin, messages
 
-from petitions import services
 from petitions.admin.records import RecordAdmin
 from petitions.models import EspEvent, Letter, Outbox, Suppression
+from petitions.services import letters, suppression
 
 
 @admin.register(Letter)
@@ -24,7 +24,7 @@ class LetterAdmin(RecordAdmin):
 
     @admin.action(description="Retry selected failed letters", permissions=["retry"])
     def retry(self, request, queryset):
-        count = services.letters_retry(letter_ids=list(queryset.values_list("pk", flat=True)))
+        count = letters.letters_retry(letter_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} failed letter(s) queued again.", messages.SUCCESS)
 
 
@@ -47,8 +47,12 @@ class SuppressionAdmin(admin.ModelAdmin):
         return ["email_normalized"] if obj else []
 
     def save_model(self, request, obj, form, change):
-        obj.email_normalized = obj.email_normalized.strip().lower()
-        super().save_model(request, obj, form, change)
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # Staff may type any spelling of the address: it is kept in the one canonical form.
+        saved = suppression.suppression_add(email=obj.email_normalized, reason=obj.reason, detail=obj.detail)
+        obj.pk, obj.email_normalized = saved.pk, saved.email_normalized
 
 
 @admin.register(EspEvent)

@@ -8,8 +8,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import escape, format_html
 
-from petitions import emails, mailings
+from petitions import emails
 from petitions.models import Mailing
+from petitions.selectors.mailings import mailing_audience_count, mailing_progress
+from petitions.services import mailings
 
 
 @admin.register(Mailing)
@@ -37,7 +39,8 @@ class MailingAdmin(admin.ModelAdmin):
         # The rendered email is marked safe as HTML, but inside an attribute it
         # is data and must be escaped, or its quotes would end the attribute.
         return format_html(
-            '<p><strong>Subject:</strong> {}</p><iframe sandbox srcdoc="{}" title="Preview" class="mailing-preview"></iframe>',
+            '<p><strong>Subject:</strong> {}</p>'
+            '<iframe sandbox srcdoc="{}" title="Preview" class="mailing-preview"></iframe>',
             subject,
             escape(html),
         )
@@ -49,7 +52,8 @@ class MailingAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         def view(function, name):
-            return path(f"<int:mailing_id>/{name}/", self.admin_site.admin_view(function), name=f"petitions_mailing_{name}")
+            view = self.admin_site.admin_view(function)
+            return path(f"<int:mailing_id>/{name}/", view, name=f"petitions_mailing_{name}")
 
         return [
             view(self.progress_view, "progress"),
@@ -74,13 +78,13 @@ class MailingAdmin(admin.ModelAdmin):
         mailing = self.get_object(request, object_id)
         extra_context = extra_context or {}
         if mailing is not None:
-            extra_context["progress"] = mailings.mailing_progress(mailing)
+            extra_context["progress"] = mailing_progress(mailing)
             extra_context["mailing"] = mailing
         return super().change_view(request, object_id, form_url, extra_context)
 
     def progress_view(self, request, mailing_id):
         mailing = self._mailing(request, mailing_id, change=False)
-        return JsonResponse(mailings.mailing_progress(mailing) | {"state": mailing.get_state_display()})
+        return JsonResponse(mailing_progress(mailing) | {"state": mailing.get_state_display()})
 
     def send_view(self, request, mailing_id):
         mailing = self._mailing(request, mailing_id)
@@ -95,7 +99,7 @@ class MailingAdmin(admin.ModelAdmin):
         context = self.admin_site.each_context(request) | {
             "title": "Send this update?",
             "mailing": mailing,
-            "audience": mailings.mailing_audience_count(mailing),
+            "audience": mailing_audience_count(mailing),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/petitions/mailing/send_confirm.html", context)
@@ -117,7 +121,8 @@ class MailingAdmin(admin.ModelAdmin):
             if service(mailing_id=mailing.pk):
                 self.message_user(request, done, messages.SUCCESS)
             else:
-                self.message_user(request, f"Nothing changed: this update is {mailing.get_state_display().lower()}.", messages.WARNING)
+                unchanged = f"Nothing changed: this update is {mailing.get_state_display().lower()}."
+                self.message_user(request, unchanged, messages.WARNING)
         return self._back(mailing)
 
     def pause_view(self, request, mailing_id):
@@ -127,4 +132,6 @@ class MailingAdmin(admin.ModelAdmin):
         return self._transition_view(request, mailing_id, mailings.mailing_resume, "Sending again.")
 
     def cancel_view(self, request, mailing_id):
-        return self._transition_view(request, mailing_id, mailings.mailing_cancel, "Cancelled: nothing more will be sent.")
+        return self._transition_view(
+            request, mailing_id, mailings.mailing_cancel, "Cancelled: nothing more will be sent."
+        )

@@ -2,9 +2,9 @@
 
 from django.contrib import admin, messages
 
-from petitions import moderation
 from petitions.admin.records import RecordAdmin
 from petitions.models import BlockedSource, Erasure, ModerationDecision, RateLimit
+from petitions.services import moderation
 
 
 @admin.register(ModerationDecision)

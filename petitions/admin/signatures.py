@@ -12,8 +12,8 @@ from django.urls import path, reverse
 from django.utils.functional import cached_property
 
 from petitions.addresses import email_canonical
-from petitions import moderation, privacy
 from petitions.models import FlaggedSignature, Petition, Signature, SignerComment
+from petitions.services import moderation, privacy
 
 
 class ReasonActionForm(ActionForm):

@@ -10,7 +10,9 @@ import smtplib
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+from anymail.backends.base import AnymailBaseBackend
 from anymail.exceptions import (
     AnymailAPIError,
     AnymailInvalidAddress,
@@ -18,9 +20,9 @@ from anymail.exceptions import (
     AnymailRequestsAPIError,
     AnymailUnsupportedFeature,
 )
-from anymail.backends.base import AnymailBaseBackend
 from django.conf import settings
-from django.core.mail import get_connection
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.http import parse_http_date_safe
 
 # Statuses an ESP uses for "not now": rate limits, timeouts and its own faults.
@@ -38,11 +40,11 @@ class DeliveryFailure(Exception):
     # 400 or 422: an address or field it will not take).
     refused_unsent: bool = False
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.reason
 
 
-def deliver(message, *, idempotency_key):
+def deliver(message: EmailMessage, *, idempotency_key: str) -> str:
     """Send one message; return the ESP's message id ("" where the backend has none).
 
     The idempotency key is passed to backends that accept one, so that a retry
@@ -60,29 +62,30 @@ def deliver(message, *, idempotency_key):
 _ACCEPTED = {"queued", "sent", "scheduled"}
 
 
-def deliver_batch(message, *, idempotency_key):
+def deliver_batch(message: EmailMessage, *, idempotency_key: str) -> dict[str, tuple[str, str | None]]:
     """Send an anymail batch message (one copy per `to` address) in one ESP call.
 
     Returns {address: (message id, error or None)} for every recipient; raises
     DeliveryFailure when the call as a whole failed.
     """
     _send(message, idempotency_key)
+    status: Any = getattr(message, "anymail_status")  # noqa: B009  (set by anymail on send)
     return {
         address: (status.message_id or "", None if status.status in _ACCEPTED else f"Refused: {status.status}")
-        for address, status in message.anymail_status.recipients.items()
+        for address, status in status.recipients.items()
     }
 
 
-def batch_sending_available():
+def batch_sending_available() -> bool:
     """True when the mail backend is an ESP's, which sends one copy per
     recipient of a message with merge data (deliver_batch)."""
     return isinstance(_connection(), AnymailBaseBackend)
 
 
-_open_connections = {}
+_open_connections: dict[tuple[str, str], BaseEmailBackend] = {}
 
 
-def _connection():
+def _connection() -> BaseEmailBackend:
     """The mail backend to send with, kept open per process for ESP backends.
 
     anymail opens a new HTTP session, and so a new TCP and TLS connection, for
@@ -104,8 +107,9 @@ def _connection():
     return _open_connections[key]
 
 
-def _send(message, idempotency_key):
-    message.idempotency_key = idempotency_key
+def _send(message: EmailMessage, idempotency_key: str) -> None:
+    # anymail and our Resend backend read it off the message.
+    message.idempotency_key = idempotency_key  # type: ignore[attr-defined]
     try:
         sent = _connection().send_messages([message])
     except AnymailRecipientsRefused as error:
@@ -122,7 +126,7 @@ def _send(message, idempotency_key):
         raise DeliveryFailure("The mail backend reported the message as not sent.", transient=True)
 
 
-def _classify_http_error(error):
+def _classify_http_error(error: AnymailRequestsAPIError) -> DeliveryFailure:
     status = error.status_code
     summary = _esp_message(error)
     if status is None:
@@ -141,7 +145,7 @@ def _classify_http_error(error):
     )
 
 
-def _esp_message(error):
+def _esp_message(error: AnymailRequestsAPIError) -> str:
     """The ESP's own explanation where it gave one, else anymail's first line."""
     response = error.response
     if response is not None:
@@ -157,7 +161,7 @@ def _esp_message(error):
     return text.splitlines()[0][:500] if text else type(error).__name__
 
 
-def _parse_retry_after(value):
+def _parse_retry_after(value: str | None) -> timedelta | None:
     if not value:
         return None
     value = value.strip()
@@ -169,7 +173,7 @@ def _parse_retry_after(value):
     return timedelta(seconds=max(0, timestamp - time.time()))
 
 
-def backoff(attempts, retry_after=None):
+def backoff(attempts: int, retry_after: timedelta | None = None) -> timedelta:
     """How long to wait before attempt number `attempts + 1`."""
     delay = min(BACKOFF_BASE * (2 ** max(0, attempts - 1)), BACKOFF_MAX)
     if retry_after is not None:

@@ -19,15 +19,15 @@ logger = logging.getLogger(__name__)
 COUNT_CACHE_SECONDS = 15 * 60
 
 
-def _cache_key(petition_id):
+def _cache_key(petition_id: int) -> str:
     return f"petition:{petition_id}:confirmed-count"
 
 
-def confirmed_count_from_database(petition_id):
+def confirmed_count_from_database(petition_id: int) -> int:
     return Signature.objects.counted().filter(petition_id=petition_id).count()
 
 
-def confirmed_count(petition):
+def confirmed_count(petition: Petition) -> int:
     """The confirmed count to show the public, at most a reconcile interval old."""
     key = _cache_key(petition.pk)
     try:
@@ -41,16 +41,16 @@ def confirmed_count(petition):
     return count
 
 
-def counts_reconcile():
+def counts_reconcile() -> dict[int, int]:
     """Recount every open petition from the database and store it in the cache."""
-    counts = {}
+    counts: dict[int, int] = {}
     for petition_id in Petition.objects.filter(is_open=True).values_list("pk", flat=True):
         counts[petition_id] = confirmed_count_from_database(petition_id)
         _cache_set(_cache_key(petition_id), counts[petition_id])
     return counts
 
 
-def _cache_set(key, count):
+def _cache_set(key: str, count: int) -> None:
     try:
         cache.set(key, count, COUNT_CACHE_SECONDS)
     except RedisError:

@@ -1,4 +1,4 @@
-"""Services that make privacy real: erasing a signer, purging unconfirmed
+"""Privacy made real: erasing a signer, purging unconfirmed
 signatures, anonymising closed petitions, forgetting IP hashes.
 
 Erasure keeps the counts: a confirmed signature stays a confirmed signature,
@@ -6,7 +6,10 @@ with nothing left that says whose. It records that an erasure happened and
 how much it erased, and deliberately not who asked or who carried it out.
 """
 
+from __future__ import annotations
+
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
@@ -17,8 +20,8 @@ from django.utils import timezone
 
 from petitions.addresses import email_canonical
 from petitions.models import (
-    EspEvent,
     Erasure,
+    EspEvent,
     Letter,
     MailingRecipient,
     Outbox,
@@ -30,7 +33,7 @@ from petitions.models import (
 ERASED = "[erased]"
 
 
-def _anonymise(signature_ids):
+def _anonymise(signature_ids: list[int]) -> int:
     """Remove everything personal from these signatures and what hangs off them."""
     signatures = list(Signature.objects.filter(pk__in=signature_ids).only("pk", "email_normalized"))
     if not signatures:
@@ -53,12 +56,15 @@ def _anonymise(signature_ids):
     )
     # Mail logs: the outbox, copies of updates, the ESP's events, suppressions.
     Outbox.objects.filter(signature_id__in=signature_ids).delete()
-    for recipient in MailingRecipient.objects.filter(Q(signature_id__in=signature_ids) | Q(email_normalized__in=addresses)):
+    copies = MailingRecipient.objects.filter(Q(signature_id__in=signature_ids) | Q(email_normalized__in=addresses))
+    for recipient in copies:
         MailingRecipient.objects.filter(pk=recipient.pk).update(
             email="", email_normalized=f"erased-{recipient.pk}", signature=None, error=""
         )
     EspEvent.objects.filter(recipient__in=addresses).delete()
-    Suppression.objects.filter(email_normalized__in=addresses).delete()
+    # A suppression outlives the signer as its keyed hash alone: the address
+    # can no longer be read, and still gets nothing if it signs again.
+    Suppression.objects.filter(email_normalized__in=addresses).update(email_normalized=None, detail="")
     # The admin's history names the objects it changed.
     LogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(Signature), object_id__in=[str(pk) for pk in signature_ids]
@@ -66,7 +72,7 @@ def _anonymise(signature_ids):
     return len(signatures)
 
 
-def signer_erase(*, email):
+def signer_erase(*, email: str) -> int:
     """Erase every signature made with this address (in any spelling of it).
 
     Counts are kept; one Erasure row says that it happened and how many
@@ -80,16 +86,16 @@ def signer_erase(*, email):
     return erased
 
 
-def signatures_erase(*, signature_ids):
+def signatures_erase(*, signature_ids: list[int]) -> int:
     """Erase the signers of these signatures (all their signatures, by address)."""
     addresses = set(Signature.objects.filter(pk__in=signature_ids).values_list("email_normalized", flat=True))
     return sum(signer_erase(email=address) for address in addresses if not address.endswith("@erased.invalid"))
 
 
-def unconfirmed_purge(*, now=None):
+def unconfirmed_purge(*, now: datetime | None = None) -> int:
     """Delete signatures never confirmed within PURGE_UNCONFIRMED_AFTER_DAYS. They never counted."""
     now = now or timezone.now()
-    cutoff = now - timezone.timedelta(days=settings.PURGE_UNCONFIRMED_AFTER_DAYS)
+    cutoff = now - timedelta(days=settings.PURGE_UNCONFIRMED_AFTER_DAYS)
     with transaction.atomic():
         stale = Signature.objects.filter(state=Signature.State.PENDING, created_at__lt=cutoff)
         ids = list(stale.values_list("pk", flat=True)[:10000])
@@ -102,10 +108,10 @@ def unconfirmed_purge(*, now=None):
     return deleted
 
 
-def closed_petitions_anonymise(*, now=None):
+def closed_petitions_anonymise(*, now: datetime | None = None) -> int:
     """Anonymise the signatures of petitions closed more than ANONYMISE_CLOSED_AFTER_DAYS ago."""
     now = now or timezone.now()
-    cutoff = now - timezone.timedelta(days=settings.ANONYMISE_CLOSED_AFTER_DAYS)
+    cutoff = now - timedelta(days=settings.ANONYMISE_CLOSED_AFTER_DAYS)
     total = 0
     for petition_id in Petition.objects.filter(is_open=False, closed_at__lt=cutoff).values_list("pk", flat=True):
         with transaction.atomic():
@@ -121,15 +127,15 @@ def closed_petitions_anonymise(*, now=None):
     return total
 
 
-def ip_hashes_expire(*, now=None):
+def ip_hashes_expire(*, now: datetime | None = None) -> int:
     """Forget hashed IP addresses older than IP_HASH_RETENTION_DAYS; the limits no longer need them."""
     now = now or timezone.now()
-    cutoff = now - timezone.timedelta(days=settings.IP_HASH_RETENTION_DAYS)
+    cutoff = now - timedelta(days=settings.IP_HASH_RETENTION_DAYS)
     with transaction.atomic():
         return Signature.objects.filter(created_at__lt=cutoff).exclude(ip_hash="").update(ip_hash="")
 
 
-def privacy_housekeeping():
+def privacy_housekeeping() -> dict[str, int]:
     """The periodic privacy work, in one task. Returns what each step did."""
     return {
         "ip_hashes_cleared": ip_hashes_expire(),

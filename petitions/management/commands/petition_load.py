@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from petitions.services import petition_seed_load
+from petitions.services.content import petition_seed_load
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from petitions.privacy import signer_erase
+from petitions.services.privacy import signer_erase
 
 
 class Command(BaseCommand):

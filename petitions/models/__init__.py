@@ -1,0 +1,35 @@
+"""Data of the petition service: petitions, their recipients, signatures, the
+letters sent on the signers' behalf, and the outbox of work to do after commit.
+
+Writes live in `petitions.services`; this module only describes data, its
+constraints and small read-only query helpers.
+"""
+
+from petitions.models.content import BackgroundFact, ConsentWording, Demand, Petition, Target
+from petitions.models.delivery import EspEvent, Letter, LetterQuerySet, Mailing, MailingRecipient, Outbox, Suppression
+from petitions.models.records import BlockedSource, Erasure, ModerationDecision, RateLimit, SignatureExport
+from petitions.models.signatures import FlaggedSignature, Signature, SignatureQuerySet, SignerComment
+
+__all__ = [
+    "BackgroundFact",
+    "BlockedSource",
+    "ConsentWording",
+    "Demand",
+    "Erasure",
+    "EspEvent",
+    "FlaggedSignature",
+    "Letter",
+    "LetterQuerySet",
+    "Mailing",
+    "MailingRecipient",
+    "ModerationDecision",
+    "Outbox",
+    "Petition",
+    "RateLimit",
+    "Signature",
+    "SignatureExport",
+    "SignatureQuerySet",
+    "SignerComment",
+    "Suppression",
+    "Target",
+]

@@ -1,0 +1,130 @@
+"""The petition and what it is made of: its texts, demands, background facts,
+recipients and the consent wordings signers agree to."""
+
+from django.db import models
+from django.utils import timezone
+
+
+class Petition(models.Model):
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200)
+    headline = models.CharField(max_length=300, blank=True, help_text="The line under the title.")
+    summary = models.CharField(max_length=300, blank=True, help_text="One line, shown first.")
+    body = models.TextField(
+        help_text="The facts, as the petition's author wrote them. Paragraphs separated by blank lines."
+    )
+    call_to_action = models.CharField(max_length=300, blank=True)
+    further_reading = models.TextField(blank=True, help_text="Titles of further reading, one per line.")
+    letter_subject = models.CharField(max_length=200)
+    letter_greeting = models.CharField(max_length=300, help_text="The letter's opening line, e.g. 'Dear ...,'")
+    letter_body = models.TextField(help_text="The letter up to its demands. Paragraphs separated by blank lines.")
+    letter_demands_intro = models.CharField(max_length=300, blank=True)
+    letter_closing = models.CharField(max_length=100, default="Yours sincerely,")
+    goal = models.PositiveIntegerField(default=10000)
+    is_open = models.BooleanField(default=True, help_text="Closed petitions show their text but take no signatures.")
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    signing_paused = models.BooleanField(default=False, help_text="Stop taking signatures for now.")
+    signing_paused_message = models.CharField(
+        max_length=300, blank=True, default="Signing is paused for a short while. Please come back later."
+    )
+    letters_paused = models.BooleanField(default=False, help_text="Hold all letters of this petition for now.")
+    letters_paused_message = models.CharField(
+        max_length=300, blank=True, default="Letters to the recipients are paused for now; yours will go out later."
+    )
+    targets: models.ManyToManyField = models.ManyToManyField(
+        "Target", related_name="petitions", blank=True, verbose_name="recipients"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.title
+
+    def body_paragraphs(self):
+        return _paragraphs(self.body)
+
+    def letter_paragraphs(self):
+        return _paragraphs(self.letter_body)
+
+    def further_reading_lines(self):
+        return [line.strip() for line in self.further_reading.splitlines() if line.strip()]
+
+
+def _paragraphs(text):
+    return [part.strip() for part in text.replace("\r\n", "\n").split("\n\n") if part.strip()]
+
+
+class Demand(models.Model):
+    petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="demands")
+    position = models.PositiveSmallIntegerField(default=0)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.text[:80]
+
+
+class BackgroundFact(models.Model):
+    """A fact of the campaign's background, in our words, with its source named."""
+
+    petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="background_facts")
+    position = models.PositiveSmallIntegerField(default=0)
+    text = models.TextField()
+    source_name = models.CharField(max_length=200)
+    source_detail = models.CharField(max_length=300, blank=True, help_text="Date or title of the source.")
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.text[:80]
+
+
+class Target(models.Model):
+    """A named recipient of the petition's letter."""
+
+    name = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, blank=True)
+    organisation = models.CharField(max_length=200, blank=True)
+    email = models.EmailField()
+    is_active = models.BooleanField(default=True, help_text="Inactive recipients are sent no new letters.")
+    hourly_cap = models.PositiveIntegerField(
+        default=120, help_text="At most this many letters are sent to this recipient in any hour."
+    )
+    # Set when the ESP reports that this address bounced or complained: its
+    # letters stay queued instead of being burnt on a dead address, until
+    # staff fix the address and clear the hold.
+    bounce_held_since = models.DateTimeField(null=True, blank=True)
+    bounce_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "recipient"
+
+    def __str__(self):
+        return f"{self.name}, {self.title}" if self.title else self.name
+
+
+class ConsentWording(models.Model):
+    """One version of the words a signer agrees to, kept for ever once used."""
+
+    class Kind(models.TextChoices):
+        LETTER = "letter", "Send the letter in my name"
+        REPLY = "reply", "Recipients may reply to me"
+        UPDATES = "updates", "Campaign updates"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    version = models.PositiveIntegerField()
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "-version"]
+        constraints = [models.UniqueConstraint(fields=["kind", "version"], name="consent_kind_version_unique")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} v{self.version}"

@@ -1,0 +1,352 @@
+"""The staff dashboard's figures: signatures over time and by country, the
+confirmation rate, letters per recipient and the health of the queues.
+
+Every figure is aggregated by the database (COUNT ... GROUP BY over indexed
+columns and windows), so the page costs a dozen queries however many
+signatures there are; Python only fills in the empty hours and days. Some of
+those aggregates still read every signature or letter, so the figures are
+kept in the cache for a minute: staff reloading the page during an incident
+do not rescan the tables each time. Only the broker's state is read live.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Min, OuterRef, Q, Subquery
+from django.db.models.functions import TruncDay, TruncHour
+from django.utils import timezone
+from django_countries import countries
+
+from petitions.models import Letter, Mailing, MailingRecipient, Outbox, Signature, Target
+
+logger = logging.getLogger(__name__)
+
+FIGURES_CACHE_SECONDS = 60
+HOURLY_WINDOW_HOURS = 48
+DAILY_WINDOW_DAYS = 60
+COUNTRIES_SHOWN = 15
+# A signature younger than this may still be confirmed, so it is left out of
+# the confirmation rate; the "recent" rate looks at the week before that.
+CONFIRMATION_SETTLE = timedelta(days=1)
+RECENT_RATE_WINDOW = timedelta(days=7)
+# An email that has waited longer than this has missed several sweeps of the
+# outbox (every OUTBOX_REPUBLISH_INTERVAL_SECONDS, lease OUTBOX_LEASE_SECONDS):
+# workers are down, the broker is, or the ESP keeps failing.
+OUTBOX_STALE_AFTER = timedelta(minutes=15)
+# Celery's default queue, a Redis list on the broker.
+BROKER_QUEUE = "celery"
+BROKER_BACKLOG_WARNING = 10_000
+
+
+# Signatures ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bucket:
+    start: object
+    total: int
+    confirmed: int
+
+
+def signatures_over_time(signatures, *, now, unit):
+    """Signatures per hour over the last 48 hours, or per day over the last 60
+    days, oldest first, with the empty hours or days included as zeros."""
+    if unit == "hour":
+        truncate, step, count = TruncHour, timedelta(hours=1), HOURLY_WINDOW_HOURS
+        last = now.replace(minute=0, second=0, microsecond=0)
+    else:
+        truncate, step, count = TruncDay, timedelta(days=1), DAILY_WINDOW_DAYS
+        last = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    first = last - step * (count - 1)
+    # Counting created_at rather than the id lets an index on (created_at,
+    # state) answer alone; without ORDER BY PostgreSQL hashes the few buckets
+    # instead of sorting every row of the window.
+    rows = (
+        signatures.filter(created_at__gte=first)
+        .annotate(bucket=truncate("created_at"))
+        .values("bucket")
+        .annotate(
+            total=Count("created_at"), confirmed=Count("created_at", filter=Q(state=Signature.State.CONFIRMED))
+        )
+        .order_by()
+    )
+    by_start = {row["bucket"]: row for row in rows}
+    buckets = []
+    for index in range(count):
+        start = first + step * index
+        row = by_start.get(start, {"total": 0, "confirmed": 0})
+        buckets.append(Bucket(start=start, total=row["total"], confirmed=row["confirmed"]))
+    return buckets
+
+
+@dataclass(frozen=True)
+class CountryRow:
+    code: str
+    name: str
+    count: int
+    share: float
+
+    @property
+    def percent(self):
+        return round(100 * self.share, 1)
+
+
+def signatures_by_country(signatures, *, limit=COUNTRIES_SHOWN):
+    """Confirmed signatures per country, largest first: the first `limit`
+    countries, then one row for all the others."""
+    rows = list(
+        signatures.counted().values("country").annotate(count=Count("country")).order_by("-count", "country")
+    )
+    total = sum(row["count"] for row in rows)
+    shown = [
+        CountryRow(code=row["country"], name=countries.name(row["country"]) or row["country"], count=row["count"],
+                   share=row["count"] / total)
+        for row in rows[:limit]
+    ]
+    others = rows[limit:]
+    if others:
+        rest = sum(row["count"] for row in others)
+        shown.append(CountryRow(code="", name=f"{len(others)} other countries", count=rest, share=rest / total))
+    return shown
+
+
+@dataclass(frozen=True)
+class Rate:
+    confirmed: int
+    pending: int
+
+    @property
+    def percent(self):
+        settled = self.confirmed + self.pending
+        return None if settled == 0 else round(100 * self.confirmed / settled, 1)
+
+
+def signature_totals(signatures, *, now):
+    """The counts by state and the confirmation rates, in two queries."""
+    settled_before = now - CONFIRMATION_SETTLE
+    recent_since = settled_before - RECENT_RATE_WINDOW
+    # Held signatures (over a rate limit, blocklisted) were sent no email and
+    # could not be confirmed; counting them would blame the email for them.
+    unflagged_pending = Q(state=Signature.State.PENDING, flag_reason="")
+    confirmed = Q(state=Signature.State.CONFIRMED)
+    settled = Q(created_at__lt=settled_before)
+    recent = Q(created_at__lt=settled_before, created_at__gte=recent_since)
+    figures = signatures.aggregate(
+        pending=Count("created_at", filter=Q(state=Signature.State.PENDING)),
+        held=Count("created_at", filter=Q(state=Signature.State.PENDING) & ~Q(flag_reason="")),
+        invalidated=Count("created_at", filter=Q(state=Signature.State.INVALIDATED)),
+        settled_confirmed=Count("created_at", filter=confirmed & settled),
+        settled_pending=Count("created_at", filter=unflagged_pending & settled),
+        recent_confirmed=Count("created_at", filter=confirmed & recent),
+        recent_pending=Count("created_at", filter=unflagged_pending & recent),
+    )
+    return {
+        "confirmed": signatures.counted().count(),
+        "pending": figures["pending"],
+        "held": figures["held"],
+        "invalidated": figures["invalidated"],
+        "rate": Rate(figures["settled_confirmed"], figures["settled_pending"]),
+        "recent_rate": Rate(figures["recent_confirmed"], figures["recent_pending"]),
+    }
+
+
+# Letters and queues -------------------------------------------------------------
+
+
+@dataclass
+class RecipientLetters:
+    target: Target
+    queued: int = 0
+    held: int = 0
+    sending: int = 0
+    sent: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    stuck_sending: int = 0
+    # When the queued letter due first became (or becomes) due.
+    first_due_at: object = None
+
+
+def letters_by_recipient(*, now):
+    """Letters per recipient by state. The queued letters of a recipient whose
+    address bounced are counted as held.
+
+    The counts take one pass over the letters; the first due letter and the
+    letters stuck in 'sending' are looked up per recipient along the
+    (target, state, next_attempt_at) index, which reads only those few rows.
+    """
+    counts = {}
+    for row in Letter.objects.order_by().values("target", "state").annotate(count=Count("*")):
+        counts.setdefault(row["target"], {})[row["state"]] = row["count"]
+    letters = Letter.objects.filter(target=OuterRef("pk")).order_by()
+    send_lease_ended = now - timedelta(seconds=settings.LETTER_SEND_LEASE_SECONDS)
+    targets = Target.objects.order_by("id").annotate(
+        first_due_at=Subquery(
+            letters.filter(state=Letter.State.QUEUED).order_by("next_attempt_at").values("next_attempt_at")[:1]
+        ),
+        stuck_sending=Subquery(
+            letters.filter(state=Letter.State.SENDING, send_started_at__lt=send_lease_ended)
+            .values("target")
+            .annotate(count=Count("*"))
+            .values("count")
+        ),
+    )
+    rows = []
+    for target in targets:
+        by_state = counts.get(target.pk, {})
+        if not by_state and not target.is_active:
+            continue
+        queued = by_state.get(Letter.State.QUEUED, 0)
+        rows.append(
+            RecipientLetters(
+                target=target,
+                queued=0 if target.bounce_held_since else queued,
+                held=queued if target.bounce_held_since else 0,
+                sending=by_state.get(Letter.State.SENDING, 0),
+                sent=by_state.get(Letter.State.SENT, 0),
+                failed=by_state.get(Letter.State.FAILED, 0),
+                cancelled=by_state.get(Letter.State.CANCELLED, 0),
+                stuck_sending=target.stuck_sending or 0,
+                first_due_at=target.first_due_at,
+            )
+        )
+    return rows
+
+
+@dataclass
+class QueueHealth:
+    checked_at: object
+    oldest_pending_outbox_at: object = None
+    outbox_pending: int = 0
+    outbox_failed: int = 0
+    letters_failed: int = 0
+    letters_held: int = 0
+    letters_stuck_sending: int = 0
+    mailings_failed: list = field(default_factory=list)
+    # Read live on every request (see broker_backlog); None: unreachable.
+    broker_backlog: int | None = None
+
+    @property
+    def problems(self):
+        """A sentence for each thing that looks wrong, most urgent first."""
+        problems = []
+        if self.broker_backlog is None:
+            problems.append("The broker (Redis) cannot be reached: nothing is being sent until it is back.")
+        elif self.broker_backlog > BROKER_BACKLOG_WARNING:
+            problems.append(f"{self.broker_backlog:,} tasks are waiting in the broker: are the workers running?")
+        if self.oldest_pending_outbox_at and self.checked_at - self.oldest_pending_outbox_at > OUTBOX_STALE_AFTER:
+            problems.append(
+                f"The oldest unsent email has waited {_age(self.oldest_pending_outbox_at, self.checked_at)}: "
+                "workers may be down or the email service may be failing."
+            )
+        if self.outbox_failed:
+            problems.append(f"{self.outbox_failed:,} email(s) to signers or staff failed for good (see Outbox).")
+        if self.letters_failed:
+            problems.append(f"{self.letters_failed:,} letter(s) failed for good (see Letters; they can be retried).")
+        if self.letters_held:
+            problems.append(
+                f"{self.letters_held:,} letter(s) are held because a recipient's address bounced (see Recipients)."
+            )
+        if self.letters_stuck_sending:
+            problems.append(f"{self.letters_stuck_sending:,} letter(s) have been 'sending' for too long.")
+        for subject, failed in self.mailings_failed:
+            problems.append(f"Update “{subject}”: {failed:,} recipient(s) failed.")
+        return problems
+
+    @property
+    def healthy(self):
+        return not self.problems
+
+
+def broker_backlog():
+    """Tasks waiting in the broker's default queue, or None if it cannot be reached."""
+    client = redis.Redis.from_url(
+        settings.CELERY_BROKER_URL,
+        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+        socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
+    )
+    try:
+        return client.llen(BROKER_QUEUE)
+    except redis.RedisError:
+        return None
+    finally:
+        client.close()
+
+
+def _age(moment, now):
+    seconds = int((now - moment).total_seconds())
+    if seconds < 120:
+        return f"{seconds} seconds"
+    if seconds < 2 * 3600:
+        return f"{seconds // 60} minutes"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} hours"
+    return f"{seconds // 86400} days"
+
+
+def queue_health(*, now, recipients):
+    """What is waiting or has failed in the outbox, the letters and the updates
+    (the broker is read separately, live)."""
+    outbox = Outbox.objects.filter(state=Outbox.State.PENDING).aggregate(oldest=Min("created_at"), count=Count("*"))
+    failed_recipients = (
+        MailingRecipient.objects.filter(mailing=OuterRef("pk"), state=MailingRecipient.State.FAILED)
+        .order_by()
+        .values("mailing")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    mailings_failed = (
+        Mailing.objects.exclude(state=Mailing.State.DRAFT)
+        .annotate(failed=Subquery(failed_recipients))
+        .filter(failed__gt=0)
+        .order_by("-created_at")
+        .values_list("subject", "failed")
+    )
+    return QueueHealth(
+        checked_at=now,
+        oldest_pending_outbox_at=outbox["oldest"],
+        outbox_pending=outbox["count"],
+        outbox_failed=Outbox.objects.filter(state=Outbox.State.FAILED).count(),
+        letters_failed=sum(row.failed for row in recipients),
+        letters_held=sum(row.held for row in recipients),
+        letters_stuck_sending=sum(row.stuck_sending for row in recipients),
+        mailings_failed=list(mailings_failed),
+    )
+
+
+def dashboard_figures(*, petition, now):
+    """Every figure on the page but the broker's, for one petition's signatures
+    or (petition None) all of them."""
+    signatures = Signature.objects.filter(petition=petition) if petition else Signature.objects.all()
+    recipients = letters_by_recipient(now=now)
+    return {
+        "computed_at": now,
+        "totals": signature_totals(signatures, now=now),
+        "hourly": signatures_over_time(signatures, now=now, unit="hour"),
+        "daily": signatures_over_time(signatures, now=now, unit="day"),
+        "countries": signatures_by_country(signatures),
+        "recipients": recipients,
+        "health": queue_health(now=now, recipients=recipients),
+    }
+
+
+def dashboard_figures_cached(*, petition):
+    """The figures as computed at most FIGURES_CACHE_SECONDS ago; computed now
+    if the cache has none or cannot be reached."""
+    key = f"dashboard:figures:{petition.pk if petition else 'all'}"
+    try:
+        figures = cache.get(key)
+    except redis.RedisError:
+        logger.warning("Cache unavailable; computing the dashboard's figures for this request")
+        return dashboard_figures(petition=petition, now=timezone.now())
+    if figures is None:
+        figures = dashboard_figures(petition=petition, now=timezone.now())
+        try:
+            cache.set(key, figures, FIGURES_CACHE_SECONDS)
+        except redis.RedisError:
+            logger.warning("Cache unavailable; the dashboard's figures were not stored")
+    return figures

@@ -1,0 +1,20 @@
+"""Every write the petition domain makes, one module per domain.
+
+Each service is named `<thing>_<verb>`, takes keyword arguments, runs in one
+transaction and says in its docstring what it guarantees. Work for Celery is
+recorded in the same transaction as a row (an outbox entry, a letter, a
+mailing's copy) and handed over after commit through the delivery engine
+(petitions.delivery), by task name; a periodic sweep hands over whatever that
+missed, so nothing here depends on the broker being up.
+
+- signing: signatures made and confirmed, the consent wordings shown
+- letters: the letters to the recipients, within their hourly caps
+- supporter_mail: confirmation, thanks, reminder and already-signed emails
+- mailings: campaign updates to opted-in supporters
+- suppression: unsubscribes, bounces and complaints, recipients' bounce holds
+- screening: blocklist and rate limits that hold signatures silently
+- moderation: staff decisions on signatures, comments and the blocklist
+- privacy: erasure, purging, anonymisation, forgetting IP hashes
+- content: the petition's texts as staff and the seed set them
+- exports: the record of every export handed over
+"""

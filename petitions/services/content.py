@@ -1,0 +1,49 @@
+"""The petition's texts, recipients and consent wordings, as the seed and staff set them."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from petitions.content import libya
+from petitions.models import BackgroundFact, ConsentWording, Demand, Petition, RateLimit, Target
+from petitions.services.screening import DEFAULT_LIMITS
+
+
+def petition_save(*, petition: Petition) -> Petition:
+    """Save staff's edits to a petition, noting when it closed (for anonymisation)."""
+    if not petition.is_open and petition.closed_at is None:
+        petition.closed_at = timezone.now()
+    elif petition.is_open:
+        petition.closed_at = None
+    with transaction.atomic():
+        petition.save()
+    return petition
+
+
+def petition_seed_load() -> tuple[Petition, bool]:
+    """Create the campaign's petition, its recipients, the consent wordings and
+    the default rate limits.
+
+    Idempotent and conservative: what already exists is left exactly as staff
+    may have edited it. Returns the petition and whether it was created.
+    """
+    with transaction.atomic():
+        if not RateLimit.objects.exists():
+            RateLimit.objects.bulk_create(RateLimit(**limit) for limit in DEFAULT_LIMITS)
+        for kind, text in libya.CONSENTS.items():
+            if not ConsentWording.objects.filter(kind=kind).exists():
+                ConsentWording.objects.create(kind=kind, version=1, text=text)
+        petition, created = Petition.objects.get_or_create(slug=libya.SLUG, defaults=libya.PETITION)
+        if created:
+            Demand.objects.bulk_create(
+                Demand(petition=petition, position=index, text=text) for index, text in enumerate(libya.DEMANDS)
+            )
+            BackgroundFact.objects.bulk_create(
+                BackgroundFact(petition=petition, position=index, **fact)
+                for index, fact in enumerate(libya.BACKGROUND)
+            )
+            for details in libya.TARGETS:
+                target = Target.objects.filter(name=details["name"]).first() or Target.objects.create(**details)
+                petition.targets.add(target)
+    return petition, created

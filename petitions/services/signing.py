@@ -1,0 +1,151 @@
+"""Signing and confirming: the one write every visitor makes, and the one that
+turns a signature into letters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from petitions import caches
+from petitions.addresses import email_canonical, email_domain, email_for_sending
+from petitions.fastsql import signature_insert
+from petitions.models import ConsentWording, Outbox, Petition, Signature
+from petitions.services import screening
+from petitions.services.letters import letters_create
+from petitions.services.supporter_mail import drain_wake_on_commit, outbox_add, outbox_entry
+
+
+class PetitionClosed(Exception):
+    pass
+
+
+class SigningPaused(Exception):
+    pass
+
+
+def consent_wordings_current() -> dict[str, ConsentWording]:
+    """The newest wording of each kind of consent, keyed by kind (kept per process for seconds)."""
+    return caches.consent_wordings.get("current", _consent_wordings_load)
+
+
+def _consent_wordings_load() -> dict[str, ConsentWording]:
+    current: dict[str, ConsentWording] = {}
+    for wording in ConsentWording.objects.order_by("kind", "-version"):
+        current.setdefault(wording.kind, wording)
+    return current
+
+
+@dataclass(frozen=True)
+class SignOutcome:
+    signature: Signature
+    is_new: bool
+
+
+def signature_create(
+    *,
+    petition: Petition,
+    first_name: str,
+    last_name: str,
+    email: str,
+    country: str,
+    postcode: str = "",
+    wants_reply: bool = False,
+    wants_updates: bool = False,
+    comment: str = "",
+    ip: str = "",
+) -> SignOutcome:
+    """Record a pending signature and ask for its confirmation email.
+
+    A repeat signer (same petition, same mailbox by petitions.addresses)
+    changes nothing but gets an already-signed email, at most
+    REPEAT_NOTICE_LIMIT times. A signature from a blocklisted source is
+    recorded but held for review, and no email is sent; the rate limits are
+    applied the same way by the outbox drain before it sends the confirmation
+    email (screening.signatures_hold_over_limits). Either way the caller shows
+    every signer the same page. Wakes a drain after commit; safe when the
+    broker is down.
+    """
+    if not petition.is_open:
+        raise PetitionClosed(petition.slug)
+    if petition.signing_paused:
+        raise SigningPaused(petition.slug)
+    consents = consent_wordings_current()
+    now = timezone.now()
+    held_because = screening.blocked_reason(email=email, ip=ip)
+    canonical = email_canonical(email)
+    signature = Signature(
+        petition=petition,
+        first_name=first_name,
+        last_name=last_name,
+        email=email_for_sending(email),
+        email_normalized=canonical,
+        email_domain=email_domain(email),
+        country=country,
+        postcode=postcode,
+        letter_consent=consents[ConsentWording.Kind.LETTER],
+        reply_consent=consents[ConsentWording.Kind.REPLY] if wants_reply else None,
+        updates_consent=consents[ConsentWording.Kind.UPDATES] if wants_updates else None,
+        comment=comment,
+        comment_state=Signature.CommentState.PENDING if comment else Signature.CommentState.NONE,
+        ip_hash=screening.ip_hash(ip),
+        flag_reason=held_because,
+        flagged_at=now if held_because else None,
+        created_at=now,
+    )
+    entry = None if held_because else outbox_entry(Outbox.Kind.CONFIRMATION_EMAIL, now=now)
+    if signature_insert(signature, entry):
+        if entry is not None:
+            drain_wake_on_commit([entry.pk])
+        return SignOutcome(signature=signature, is_new=True)
+    with transaction.atomic():
+        signature = Signature.objects.select_for_update().get(petition=petition, email_normalized=canonical)
+        if (
+            signature.state != Signature.State.INVALIDATED
+            and not signature.flag_reason
+            and signature.repeat_notices_sent < settings.REPEAT_NOTICE_LIMIT
+        ):
+            Signature.objects.filter(pk=signature.pk).update(repeat_notices_sent=F("repeat_notices_sent") + 1)
+            outbox_add(Outbox.Kind.ALREADY_SIGNED_EMAIL, signature=signature, now=now)
+    return SignOutcome(signature=signature, is_new=False)
+
+
+class ConfirmResult:
+    CONFIRMED = "confirmed"
+    ALREADY_CONFIRMED = "already_confirmed"
+    NOT_CONFIRMABLE = "not_confirmable"
+    PETITION_CLOSED = "petition_closed"
+
+
+def signature_confirm(*, public_id: UUID) -> tuple[str, Signature | None]:
+    """Confirm a pending signature and queue one letter per active recipient.
+
+    Also asks for the thank-you email. Idempotent: confirming again changes
+    nothing and queues nothing. Returns (ConfirmResult, signature or None).
+    Letters are handed over after commit; the dispatcher sends any that
+    hand-over missed.
+    """
+    with transaction.atomic():
+        signature = (
+            Signature.objects.select_for_update().select_related("petition").filter(public_id=public_id).first()
+        )
+        if signature is None or signature.state == Signature.State.INVALIDATED:
+            return ConfirmResult.NOT_CONFIRMABLE, signature
+        if signature.state == Signature.State.PENDING and signature.flag_reason:
+            # Held for review: no link was sent; one comes if a moderator approves.
+            return ConfirmResult.NOT_CONFIRMABLE, signature
+        if signature.state == Signature.State.CONFIRMED:
+            return ConfirmResult.ALREADY_CONFIRMED, signature
+        if not signature.petition.is_open:
+            return ConfirmResult.PETITION_CLOSED, signature
+        now = timezone.now()
+        signature.state = Signature.State.CONFIRMED
+        signature.confirmed_at = now
+        signature.save(update_fields=["state", "confirmed_at"])
+        letters_create(signature=signature, now=now)
+        outbox_add(Outbox.Kind.THANKS_EMAIL, signature=signature, now=now)
+    return ConfirmResult.CONFIRMED, signature
