@@ -255,6 +255,10 @@ CAMPAIGN_NAME = env_str("CAMPAIGN_NAME", "Free the Detained")
 
 # Who is responsible for signers' data, shown on the privacy page. In
 # production `check --deploy` fails while any is empty (petitions.E002).
+# The release delay a newly loaded petition starts with (staff change it per
+# petition): letters wait this many minutes after confirming.
+LETTER_RELEASE_MINUTES = env_int("LETTER_RELEASE_MINUTES", 15, minimum=0)
+
 PRIVACY_CONTROLLER = env_str("PRIVACY_CONTROLLER", "")  # the organisation, its legal name and address
 PRIVACY_CONTACT_EMAIL = env_str("PRIVACY_CONTACT_EMAIL", "")  # where signers write to exercise their rights
 PRIVACY_EMAIL_PROVIDER = env_str("PRIVACY_EMAIL_PROVIDER", "")  # the ESP that sends on the controller's behalf

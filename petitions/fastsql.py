@@ -13,10 +13,10 @@ the models' own fields, prepared as the ORM prepares them.
 - `update_each`: many rows updated in one statement, each with its own value.
   Django's bulk_update writes a CASE per column and row and took two thirds
   of a 100-recipient mailing batch's time.
-- `window_counts`: the rate limits' counts for a batch of signatures, planned
-  once rather than once per signature and limit.
+- `window_counts`: the rate limits' counts (signatures and repeat attempts)
+  for a batch of signatures, planned once rather than once per signature and limit.
 - `mailing_audience_insert`: a mailing's audience snapshot as INSERT ... SELECT
-  of the same rows as `selectors.audiences.mailing_audience`.
+  of the same rows as `selectors.mailings.mailing_audience`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from petitions.models import MailingRecipient, Outbox, Signature, Suppression
+from petitions.models import MailingRecipient, Outbox, RepeatAttempt, Signature, Suppression
 
 
 def _columns_and_values(
@@ -168,9 +168,9 @@ def update_each(model: type[models.Model], column: str, values_by_id: dict[Any, 
 
 def window_counts(*, columns: Sequence[str], caps: Sequence[int], rows: Sequence[Sequence[Any]]) -> list[tuple]:
     """For each row (signature id, its created_at, then per limit a value and a
-    window start), the id and, per limit, the signatures whose column (the
-    limit's one of `columns`) equals that value, made after the start and
-    before that signature, counted no further than the limit's cap (whether it
+    window start), the id and, per limit, the signatures and repeat attempts
+    (RepeatAttempt) whose column (the limit's one of `columns`) equals that
+    value, made after the start and before that signature, counted no further than the limit's cap (whether it
     is reached is all that matters).
 
     One statement whatever the number of rows: the rows travel as a VALUES
@@ -179,10 +179,13 @@ def window_counts(*, columns: Sequence[str], caps: Sequence[int], rows: Sequence
     stays on the (column, created_at) index."""
     quote = connection.ops.quote_name
     table = quote(Signature._meta.db_table)
+    repeats = quote(RepeatAttempt._meta.db_table)
     names = ["id", "made"] + [name for number in range(len(columns)) for name in (f"v{number}", f"s{number}")]
     counts = [
         f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} AS earlier WHERE earlier.{quote(column)}"
         f" = given.v{number} AND earlier.created_at > given.s{number} AND earlier.created_at < given.made"
+        f" UNION ALL SELECT 1 FROM {repeats} AS again WHERE again.{quote(column)}"
+        f" = given.v{number} AND again.created_at > given.s{number} AND again.created_at < given.made"
         f" LIMIT {int(cap)}) AS window_{number})"
         for number, (column, cap) in enumerate(zip(columns, caps, strict=True))
     ]

@@ -23,6 +23,9 @@ TEST_SECRET_KEY = "test-only-secret-key-never-used-in-production-0123456789"
 os.environ.setdefault("SECRET_KEY", TEST_SECRET_KEY)
 os.environ.setdefault("SITE_URL", "http://testserver")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+# The suite's flows expect letters right after confirming; the release delay
+# itself is exercised by tests/test_bot_waves.py, which sets it per petition.
+os.environ.setdefault("LETTER_RELEASE_MINUTES", "0")
 
 
 def _free_port():

@@ -8,7 +8,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from petitions import fastsql
-from petitions.models import ConsentWording, Mailing, MailingRecipient, Outbox, Signature, Suppression
+from petitions.models import (
+    ConsentWording,
+    Mailing,
+    MailingRecipient,
+    Outbox,
+    RepeatAttempt,
+    Signature,
+    Suppression,
+)
 from petitions.selectors.mailings import mailing_audience
 from petitions.services.signing import consent_wordings_current
 from petitions.services.supporter_mail import outbox_entry
@@ -86,6 +94,10 @@ class FastPathTests:
                 petition, number, created_at=start + timedelta(minutes=2 * number),
                 ip_hash="one" if number % 3 else "two", email_domain="a.example" if number % 2 else "b.example",
             ).save()
+        for number in range(5):  # repeat attempts count as signatures do
+            RepeatAttempt.objects.create(
+                ip_hash="two", email_domain="b.example", created_at=start + timedelta(minutes=5 * number + 1)
+            )
         signatures = list(Signature.objects.order_by("created_at"))
         limits = [("ip_hash", timedelta(minutes=10), 3), ("email_domain", timedelta(minutes=60), 100)]
         rows = [
@@ -99,10 +111,13 @@ class FastPathTests:
         for signature_id, *counts in counted:
             signature = Signature.objects.get(pk=signature_id)
             expected = [
-                min(cap, Signature.objects.filter(
-                    Q(**{column: getattr(signature, column)}),
-                    created_at__gt=signature.created_at - window, created_at__lt=signature.created_at,
-                ).count())
+                min(cap, sum(
+                    model.objects.filter(
+                        Q(**{column: getattr(signature, column)}),
+                        created_at__gt=signature.created_at - window, created_at__lt=signature.created_at,
+                    ).count()
+                    for model in (Signature, RepeatAttempt)
+                ))
                 for column, window, cap in limits
             ]
             assert counts == expected

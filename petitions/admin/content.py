@@ -32,7 +32,12 @@ class PetitionAdmin(admin.ModelAdmin):
         (None, {"fields": ["title", "slug", "is_open", "goal", "targets"]}),
         (
             "Switches",
-            {"fields": ["signing_paused", "signing_paused_message", "letters_paused", "letters_paused_message"]},
+            {
+                "fields": [
+                    "signing_paused", "signing_paused_message", "letters_paused", "letters_paused_message",
+                    "letter_release_minutes", "count_after_release",
+                ]
+            },
         ),
         ("Page", {"fields": ["headline", "summary", "body", "call_to_action", "further_reading"]}),
         (

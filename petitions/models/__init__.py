@@ -7,7 +7,14 @@ constraints and small read-only query helpers.
 
 from petitions.models.content import BackgroundFact, ConsentWording, Demand, Petition, Target
 from petitions.models.delivery import EspEvent, Letter, LetterQuerySet, Mailing, MailingRecipient, Outbox, Suppression
-from petitions.models.records import BlockedSource, Erasure, ModerationDecision, RateLimit, SignatureExport
+from petitions.models.records import (
+    BlockedSource,
+    Erasure,
+    ModerationDecision,
+    RateLimit,
+    RepeatAttempt,
+    SignatureExport,
+)
 from petitions.models.signatures import FlaggedSignature, Signature, SignatureQuerySet, SignerComment
 
 __all__ = [
@@ -26,6 +33,7 @@ __all__ = [
     "Outbox",
     "Petition",
     "RateLimit",
+    "RepeatAttempt",
     "Signature",
     "SignatureExport",
     "SignatureQuerySet",

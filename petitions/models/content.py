@@ -31,6 +31,16 @@ class Petition(models.Model):
     letters_paused_message = models.CharField(
         max_length=300, blank=True, default="Letters to the recipients are paused for now; yours will go out later."
     )
+    # A wave of bot signatures caught within this time never reaches the
+    # recipients: a letter waits this long after its signature is confirmed,
+    # and a signature invalidated or flagged meanwhile sends none.
+    letter_release_minutes = models.PositiveIntegerField(
+        default=15, help_text="Letters wait this many minutes after confirming, so moderators can stop a bot wave."
+    )
+    count_after_release = models.BooleanField(
+        default=False,
+        help_text="Count a signature publicly only once its letters are released (otherwise at once).",
+    )
     targets: models.ManyToManyField = models.ManyToManyField(
         "Target", related_name="petitions", blank=True, verbose_name="recipients"
     )

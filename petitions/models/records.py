@@ -7,6 +7,24 @@ from django.utils import timezone
 from petitions.models.content import Petition
 
 
+class RepeatAttempt(models.Model):
+    """A signature made again by a mailbox that had signed: it counts toward the
+    rate limits exactly as a new signature does, so whether someone else had
+    signed never changes what happens to the next signature from the same
+    source. Holds no address: the keyed IP hash (cleared with the signatures'
+    after IP_HASH_RETENTION_DAYS) and the mail domain."""
+
+    ip_hash = models.CharField(max_length=64, blank=True)
+    email_domain = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["ip_hash", "created_at"], name="repeat_ip_window"),
+            models.Index(fields=["email_domain", "created_at"], name="repeat_domain_window"),
+        ]
+
+
 class RateLimit(models.Model):
     """A limit on signatures from one source in a time window, editable by staff."""
 

@@ -7,8 +7,10 @@ in step with the database, so it lags by at most the task's interval.
 """
 
 import logging
+from datetime import timedelta
 
 from django.core.cache import cache
+from django.utils import timezone
 from redis.exceptions import RedisError
 
 from petitions.models import Petition, Signature
@@ -24,7 +26,14 @@ def _cache_key(petition_id: int) -> str:
 
 
 def confirmed_count_from_database(petition_id: int) -> int:
-    return Signature.objects.counted().filter(petition_id=petition_id).count()
+    """Confirmed signatures; with `count_after_release`, only those whose letters
+    are released (confirmed at least the release delay ago)."""
+    counted = Signature.objects.counted().filter(petition_id=petition_id)
+    petition = Petition.objects.only("count_after_release", "letter_release_minutes").get(pk=petition_id)
+    if petition.count_after_release:
+        released_before = timezone.now() - timedelta(minutes=petition.letter_release_minutes)
+        counted = counted.filter(confirmed_at__lte=released_before)
+    return counted.count()
 
 
 def confirmed_count(petition: Petition) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -34,7 +35,9 @@ def petition_seed_load() -> tuple[Petition, bool]:
         for kind, text in libya.CONSENTS.items():
             if not ConsentWording.objects.filter(kind=kind).exists():
                 ConsentWording.objects.create(kind=kind, version=1, text=text)
-        petition, created = Petition.objects.get_or_create(slug=libya.SLUG, defaults=libya.PETITION)
+        petition, created = Petition.objects.get_or_create(
+            slug=libya.SLUG, defaults=libya.PETITION | {"letter_release_minutes": settings.LETTER_RELEASE_MINUTES}
+        )
         if created:
             Demand.objects.bulk_create(
                 Demand(petition=petition, position=index, text=text) for index, text in enumerate(libya.DEMANDS)

@@ -57,6 +57,10 @@ def letters_create(*, signature: Signature, now: datetime) -> list[Letter]:
     petition = signature.petition
     body = emails.letter_text(petition, signer_name=signature.full_name, signer_country=signature.country.name)
     reply_to = signature.email if signature.allows_reply else settings.CAMPAIGN_REPLY_TO
+    # Held back for the petition's release delay: the dispatcher hands them
+    # over once due, unless the signature was invalidated or flagged meanwhile.
+    release_at = now + timedelta(minutes=petition.letter_release_minutes)
+    at_once = release_at <= now
     letters = Letter.objects.bulk_create(
         Letter(
             signature=signature,
@@ -66,12 +70,13 @@ def letters_create(*, signature: Signature, now: datetime) -> list[Letter]:
             from_name=signature.full_name,
             reply_to=reply_to,
             created_at=now,
-            next_attempt_at=now,
-            enqueued_at=now,
+            next_attempt_at=release_at,
+            enqueued_at=now if at_once else None,
         )
         for target in petition.targets.filter(is_active=True).order_by("pk")
     )
-    engine.hand_over_on_commit(LETTERS, "letters_send", engine.chunks([letter.pk for letter in letters], LETTER_BATCH))
+    if at_once:
+        engine.hand_over_on_commit(LETTERS, "letters_send", engine.chunks([letter.pk for letter in letters], LETTER_BATCH))
     return letters
 
 
@@ -97,6 +102,7 @@ def letters_dispatch(*, now: datetime | None = None) -> int:
         due = list(
             Letter.objects.filter(LETTERS.due(now), target=target)
             .exclude(signature__petition__letters_paused=True)
+            .exclude(signature__flag_reason__gt="")
             .exclude(enqueued_at__gte=now - _publish_lease())
             .order_by("next_attempt_at", "pk")
             .values_list("pk", flat=True)[:room]
@@ -159,6 +165,9 @@ def _letters_claim(letter_ids: list[int], now: datetime) -> tuple[dict[int, str]
             elif letter.signature.state != Signature.State.CONFIRMED:
                 engine.skip(LETTERS, [letter.pk], "Signature no longer confirmed.")
                 outcome[letter.pk] = Letter.State.CANCELLED
+            elif letter.signature.flag_reason:
+                # Held for review: it waits until a moderator approves or invalidates.
+                engine.unpublish(LETTERS, [letter.pk])
             else:
                 by_target.setdefault(letter.target_id, []).append(letter)
         for target in Target.objects.select_for_update().filter(pk__in=by_target).order_by("pk"):

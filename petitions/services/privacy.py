@@ -26,6 +26,7 @@ from petitions.models import (
     MailingRecipient,
     Outbox,
     Petition,
+    RepeatAttempt,
     Signature,
     Suppression,
 )
@@ -132,6 +133,7 @@ def ip_hashes_expire(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.IP_HASH_RETENTION_DAYS)
     with transaction.atomic():
+        RepeatAttempt.objects.filter(created_at__lt=cutoff).delete()
         return Signature.objects.filter(created_at__lt=cutoff).exclude(ip_hash="").update(ip_hash="")
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from petitions import caches
 from petitions.addresses import email_canonical, email_domain, email_for_sending
 from petitions.fastsql import signature_insert
-from petitions.models import ConsentWording, Outbox, Petition, Signature
+from petitions.models import ConsentWording, Outbox, Petition, RepeatAttempt, Signature
 from petitions.services import screening
 from petitions.services.letters import letters_create
 from petitions.services.supporter_mail import drain_wake_on_commit, outbox_add, outbox_entry
@@ -103,6 +103,8 @@ def signature_create(
             drain_wake_on_commit([entry.pk])
         return SignOutcome(signature=signature, is_new=True)
     with transaction.atomic():
+        # A repeat counts toward the rate limits as a new signature would.
+        RepeatAttempt.objects.create(ip_hash=signature.ip_hash, email_domain=signature.email_domain, created_at=now)
         signature = Signature.objects.select_for_update().get(petition=petition, email_normalized=canonical)
         if (
             signature.state != Signature.State.INVALIDATED
