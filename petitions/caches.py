@@ -21,7 +21,16 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db.models.signals import post_delete, post_save
 
-from petitions.models import BackgroundFact, BlockedSource, ConsentWording, Demand, Petition, RateLimit, Target
+from petitions.models import (
+    BackgroundFact,
+    BlockedSource,
+    ConsentWording,
+    Demand,
+    DisposableDomain,
+    Petition,
+    RateLimit,
+    Target,
+)
 
 
 class ProcessCache:
@@ -73,7 +82,7 @@ def forget_all() -> None:
 _CLEARED_BY: dict[str, tuple[Callable[[], None], tuple[type, ...]]] = {
     "pages": (pages_forget, (Petition, Demand, BackgroundFact, Target, ConsentWording)),
     "consents": (consent_wordings.clear, (ConsentWording,)),
-    "screening": (screening.clear, (RateLimit, BlockedSource)),
+    "screening": (screening.clear, (RateLimit, BlockedSource, DisposableDomain)),
 }
 
 

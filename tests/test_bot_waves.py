@@ -5,6 +5,7 @@ delay, as staff choose."""
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from petitions.models import Letter, Petition, Signature
@@ -78,3 +79,26 @@ class CountAfterReleaseTests:
         assert confirmed_count_from_database(delayed.pk) == 0
         Signature.objects.update(confirmed_at=timezone.now() - timedelta(minutes=20))
         assert confirmed_count_from_database(delayed.pk) == 3
+
+
+class DisposableDomainTests:
+    def test_a_listed_throwaway_domain_is_held_silently(self, client, petition, signer):
+        response = sign(client, petition, signer | {"email": "bot1@mailinator.com"})
+        assert response.status_code == 302  # the same page as anyone gets
+        held = Signature.objects.get()
+        assert held.flag_reason == "disposable domain: mailinator.com"
+        assert not held.outbox.exists()  # no email goes to a throwaway inbox
+
+    def test_staff_add_a_new_throwaway_domain_and_exempt_a_wrongly_listed_one(
+        self, client, petition, signer, moderator
+    ):
+        client.force_login(moderator)
+        add = reverse("admin:petitions_disposabledomain_add")
+        for domain, disposable in (("fresh-throwaway.example", "on"), ("mailinator.com", "")):
+            fields = {"domain": domain, "note": "seen in a wave"} | ({"disposable": "on"} if disposable else {})
+            assert client.post(add, fields).status_code == 302
+        client.logout()
+        sign(client, petition, signer | {"email": "a@sub.fresh-throwaway.example"})
+        sign(client, petition, signer | {"email": "b@mailinator.com"})
+        reasons = dict(Signature.objects.values_list("email_domain", "flag_reason"))
+        assert reasons == {"sub.fresh-throwaway.example": "disposable domain: fresh-throwaway.example", "mailinator.com": ""}

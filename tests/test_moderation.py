@@ -354,7 +354,7 @@ class PauseTests:
             "further_reading": petition.further_reading, "letter_subject": petition.letter_subject,
             "letter_greeting": petition.letter_greeting, "letter_body": petition.letter_body,
             "letter_demands_intro": petition.letter_demands_intro, "letter_closing": petition.letter_closing,
-            "signing_paused_message": "x", "letters_paused_message": "y",
+            "signing_paused_message": "x", "letters_paused_message": "y", "letter_release_minutes": 0,
             "demands-TOTAL_FORMS": 0, "demands-INITIAL_FORMS": 0,
             "background_facts-TOTAL_FORMS": 0, "background_facts-INITIAL_FORMS": 0,
         }

@@ -2,13 +2,16 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import escape, format_html
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from petitions import emails
+from petitions.admin.mailing_preview import PREVIEW_POLICY, preview_csp
 from petitions.models import Mailing
 from petitions.selectors.mailings import mailing_audience_count, mailing_progress
 from petitions.services import mailings
@@ -17,7 +20,7 @@ from petitions.services import mailings
 @admin.register(Mailing)
 class MailingAdmin(admin.ModelAdmin):
     class Media:
-        css = {"all": ["css/admin-extra.css"]}
+        css = {"all": ["css/admin-extra.css", "css/admin-mailing.css"]}
 
     list_display = ["subject", "petition", "state", "created_at", "started_at", "finished_at"]
     list_filter = ["state", "petition"]
@@ -33,16 +36,34 @@ class MailingAdmin(admin.ModelAdmin):
             return ["state", "preview"]
         return ["petition", "subject", "body", "state", "preview"]
 
+    def has_change_permission(self, request, obj=None):
+        # Once started, a mailing is the record of what supporters were sent:
+        # its page is read-only (Django then shows no Save and refuses a POST).
+        # Pausing, resuming and cancelling have their own views; see _may_operate.
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or obj.state == Mailing.State.DRAFT)
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a started mailing would delete the record of who got it.
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or obj.state == Mailing.State.DRAFT)
+
+    def _may_operate(self, request: HttpRequest) -> bool:
+        """Whether this staff member may test, send, pause, resume or cancel mailings, whatever their state."""
+        return super().has_change_permission(request)
+
     @admin.display(description="preview")
     def preview(self, mailing):
-        subject, _text, html = emails.mailing_preview(mailing)
-        # The rendered email is marked safe as HTML, but inside an attribute it
-        # is data and must be escaped, or its quotes would end the attribute.
+        subject, _text, _html = emails.mailing_preview(mailing)
+        # The email is shown from its own URL, in a sandboxed frame with its own
+        # Content-Security-Policy (see mailing_preview.py): inline in this page
+        # its styles would be stripped by the admin's policy.
         return format_html(
             '<p><strong>Subject:</strong> {}</p>'
-            '<iframe sandbox srcdoc="{}" title="Preview" class="mailing-preview"></iframe>',
+            '<iframe sandbox src="{}" title="The email as supporters will see it" class="mailing-preview-frame">'
+            "</iframe>",
             subject,
-            escape(html),
+            reverse("admin:petitions_mailing_preview", args=[mailing.pk]),
         )
 
     def save_model(self, request, obj, form, change):
@@ -57,6 +78,7 @@ class MailingAdmin(admin.ModelAdmin):
 
         return [
             view(self.progress_view, "progress"),
+            view(self.preview_view, "preview"),
             view(self.send_view, "send"),
             view(self.test_view, "test"),
             view(self.pause_view, "pause"),
@@ -66,7 +88,7 @@ class MailingAdmin(admin.ModelAdmin):
 
     def _mailing(self, request, mailing_id, *, change=True):
         mailing = get_object_or_404(Mailing.objects.select_related("petition"), pk=mailing_id)
-        allowed = self.has_change_permission(request, mailing) if change else self.has_view_permission(request, mailing)
+        allowed = self._may_operate(request) if change else self.has_view_permission(request, mailing)
         if not allowed:
             raise PermissionDenied
         return mailing
@@ -80,11 +102,22 @@ class MailingAdmin(admin.ModelAdmin):
         if mailing is not None:
             extra_context["progress"] = mailing_progress(mailing)
             extra_context["mailing"] = mailing
+            extra_context["may_operate"] = self._may_operate(request)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def progress_view(self, request, mailing_id):
         mailing = self._mailing(request, mailing_id, change=False)
         return JsonResponse(mailing_progress(mailing) | {"state": mailing.get_state_display()})
+
+    # The one admin response that may be framed, by this site's own pages only,
+    # and that carries its own, stricter policy: see mailing_preview.py.
+    @method_decorator(xframe_options_sameorigin)
+    @method_decorator(preview_csp(PREVIEW_POLICY))
+    def preview_view(self, request: HttpRequest, mailing_id: int) -> HttpResponse:
+        """The mailing's HTML exactly as supporters get it, for the preview frame."""
+        mailing = self._mailing(request, mailing_id, change=False)
+        _subject, _text, html = emails.mailing_preview(mailing)
+        return HttpResponse(html, content_type="text/html; charset=utf-8")
 
     def send_view(self, request, mailing_id):
         mailing = self._mailing(request, mailing_id)

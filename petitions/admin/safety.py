@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 
 from petitions.admin.records import RecordAdmin
-from petitions.models import BlockedSource, Erasure, ModerationDecision, RateLimit
+from petitions.models import BlockedSource, DisposableDomain, Erasure, ModerationDecision, RateLimit
 from petitions.services import moderation
 
 
@@ -35,6 +35,16 @@ class BlockedSourceAdmin(admin.ModelAdmin):
         obj.pk = entry.pk
         if flagged:
             self.message_user(request, f"{flagged} existing signature(s) flagged for review.", messages.WARNING)
+
+
+@admin.register(DisposableDomain)
+class DisposableDomainAdmin(admin.ModelAdmin):
+    """Over the maintained list of throwaway mail domains (disposable-email-domains)."""
+
+    list_display = ["domain", "disposable", "note", "created_at"]
+    list_filter = ["disposable"]
+    search_fields = ["domain"]
+    fields = ["domain", "disposable", "note"]
 
 
 @admin.register(Erasure)

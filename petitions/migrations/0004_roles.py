@@ -13,7 +13,8 @@ def roles_create(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    roles_ensure(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+    # Not strict: roles name permissions of models that later migrations create.
+    roles_ensure(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), strict=False)
 
 
 def roles_remove(apps, schema_editor):

@@ -9,6 +9,7 @@ from petitions.models.content import BackgroundFact, ConsentWording, Demand, Pet
 from petitions.models.delivery import EspEvent, Letter, LetterQuerySet, Mailing, MailingRecipient, Outbox, Suppression
 from petitions.models.records import (
     BlockedSource,
+    DisposableDomain,
     Erasure,
     ModerationDecision,
     RateLimit,
@@ -22,6 +23,7 @@ __all__ = [
     "BlockedSource",
     "ConsentWording",
     "Demand",
+    "DisposableDomain",
     "Erasure",
     "EspEvent",
     "FlaggedSignature",

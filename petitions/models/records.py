@@ -25,6 +25,26 @@ class RepeatAttempt(models.Model):
         ]
 
 
+class DisposableDomain(models.Model):
+    """Staff's own word on a mail domain, over the maintained list of disposable
+    (throwaway) mail domains that signing holds silently: the
+    disposable-email-domains package. Mark a new throwaway service as
+    disposable, or a domain wrongly listed as not."""
+
+    domain = models.CharField(max_length=254, unique=True, help_text="e.g. throwaway.example; covers its subdomains.")
+    disposable = models.BooleanField(
+        default=True, help_text="Ticked: hold its signatures. Unticked: never treat it as disposable."
+    )
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self):
+        return f"{self.domain} ({'disposable' if self.disposable else 'not disposable'})"
+
+
 class RateLimit(models.Model):
     """A limit on signatures from one source in a time window, editable by staff."""
 

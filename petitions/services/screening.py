@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+import disposable_email_domains
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -26,7 +27,7 @@ from django.utils.crypto import salted_hmac
 from petitions import caches
 from petitions.addresses import domain_canonical, email_canonical, email_domain
 from petitions.fastsql import window_counts
-from petitions.models import BlockedSource, RateLimit, Signature
+from petitions.models import BlockedSource, DisposableDomain, RateLimit, Signature
 
 # Column each scope counts by; both have an index on (column, created_at).
 _SCOPE_COLUMNS: dict[str, str] = {RateLimit.Scope.IP: "ip_hash", RateLimit.Scope.EMAIL_DOMAIN: "email_domain"}
@@ -58,6 +59,28 @@ def _configuration() -> tuple[list[RateLimit], list[BlockedSource]]:
     )
 
 
+def _disposable_overrides() -> dict[str, bool]:
+    """Staff's own word on domains, {domain: disposable?}, kept like the blocklist."""
+    return caches.screening.get(
+        "disposable-overrides",
+        lambda: {domain_canonical(d.domain): d.disposable for d in DisposableDomain.objects.all()},
+    )
+
+
+def disposable_domain(domain: str) -> str | None:
+    """The listed disposable domain that `domain` is or lies under, or None.
+    Staff's entries win over the maintained list, the nearest domain first."""
+    overrides = _disposable_overrides()
+    labels = domain.split(".")
+    for start in range(len(labels) - 1):
+        candidate = ".".join(labels[start:])
+        if candidate in overrides:
+            return candidate if overrides[candidate] else None
+        if candidate in disposable_email_domains.blocklist:
+            return candidate
+    return None
+
+
 def _blocked_reason(blocked: list[BlockedSource], email: str, ip: str) -> str:
     canonical, domain = email_canonical(email), email_domain(email)
     address = None
@@ -66,6 +89,9 @@ def _blocked_reason(blocked: list[BlockedSource], email: str, ip: str) -> str:
             address = ipaddress.ip_address(ip)
         except ValueError:
             address = None
+    disposable = disposable_domain(domain)
+    if disposable:
+        return f"disposable domain: {disposable}"
     for entry in blocked:
         if entry.kind == BlockedSource.Kind.EMAIL and email_canonical(entry.value) == canonical:
             return "blocklist: email address"
