@@ -258,6 +258,9 @@ CAMPAIGN_NAME = env_str("CAMPAIGN_NAME", "Free the Detained")
 # The release delay a newly loaded petition starts with (staff change it per
 # petition): letters wait this many minutes after confirming.
 LETTER_RELEASE_MINUTES = env_int("LETTER_RELEASE_MINUTES", 15, minimum=0)
+# The fewest signatures in 5 minutes sharing a mail domain or a made-up name
+# pattern that make a wave, held for review (petitions.services.waves).
+WAVE_MIN_SIGNATURES = env_int("WAVE_MIN_SIGNATURES", 40, minimum=2)
 
 PRIVACY_CONTROLLER = env_str("PRIVACY_CONTROLLER", "")  # the organisation, its legal name and address
 PRIVACY_CONTACT_EMAIL = env_str("PRIVACY_CONTACT_EMAIL", "")  # where signers write to exercise their rights

@@ -26,6 +26,9 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 # The suite's flows expect letters right after confirming; the release delay
 # itself is exercised by tests/test_bot_waves.py, which sets it per petition.
 os.environ.setdefault("LETTER_RELEASE_MINUTES", "0")
+# The suite's crowds (hundreds of signers at one test domain within seconds)
+# are exactly what wave detection holds; tests/test_bot_waves.py turns it on.
+os.environ.setdefault("WAVE_MIN_SIGNATURES", "1000000")
 
 
 def _free_port():

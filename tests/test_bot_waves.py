@@ -11,7 +11,7 @@ from django.utils import timezone
 from petitions.models import Letter, Petition, Signature
 from petitions.selectors.counts import confirmed_count_from_database
 from petitions.services import letters as letter_service
-from petitions.services import moderation, signing
+from petitions.services import moderation, signing, supporter_mail
 from tests.conftest import sign
 
 pytestmark = pytest.mark.django_db
@@ -101,4 +101,62 @@ class DisposableDomainTests:
         sign(client, petition, signer | {"email": "a@sub.fresh-throwaway.example"})
         sign(client, petition, signer | {"email": "b@mailinator.com"})
         reasons = dict(Signature.objects.values_list("email_domain", "flag_reason"))
-        assert reasons == {"sub.fresh-throwaway.example": "disposable domain: fresh-throwaway.example", "mailinator.com": ""}
+        assert reasons == {
+            "sub.fresh-throwaway.example": "disposable domain: fresh-throwaway.example",
+            "mailinator.com": "",
+        }
+
+
+def bots_sign(client, petition, signer, emails_and_names, *, drain_every=50):
+    """Each from its own IP, the outbox drain running as it would meanwhile."""
+    for number, (email, first, last) in enumerate(emails_and_names):
+        client.post(
+            reverse("petitions:sign", args=[petition.slug]),
+            signer | {"email": email, "first_name": first, "last_name": last},
+            REMOTE_ADDR=f"10.{number // 65536}.{number // 256 % 256}.{number % 256}",
+        )
+        if number % drain_every == drain_every - 1:
+            supporter_mail.outbox_drain()
+    supporter_mail.outbox_drain()
+
+
+@pytest.fixture
+def waves_on(settings, monkeypatch):
+    settings.WAVE_MIN_SIGNATURES = 40
+    monkeypatch.setattr(supporter_mail, "DRAIN_GATHER_SECONDS", 0)
+
+
+class WaveTests:
+    def test_500_bots_from_500_ips_and_one_domain_send_no_letter_and_do_not_count(
+        self, client, delayed, signer, waves_on, fake_esp
+    ):
+        bots = [(f"bot{n}@quickvotes.example", "Jan", f"Kowalski{chr(97 + n % 26)}") for n in range(500)]
+        bots_sign(client, delayed, signer, bots)
+        # The bots read their inboxes and confirm whatever reached them.
+        for signature in Signature.objects.filter(state=Signature.State.PENDING, flag_reason=""):
+            signing.signature_confirm(public_id=signature.public_id)
+        assert Signature.objects.exclude(flag_reason="").count() == 500
+        assert confirmed_count_from_database(delayed.pk) == 0
+        the_delay_passes()
+        assert letter_service.letters_dispatch() == 0
+        assert not [m for m in fake_esp.messages if m["subject"] == delayed.letter_subject]
+
+    def test_five_rotating_domains_are_five_waves(self, client, delayed, signer, waves_on):
+        bots = [(f"b{n}@rota{n % 5}.example", "Anna", f"Nowak{chr(97 + n % 26)}") for n in range(500)]
+        bots_sign(client, delayed, signer, bots)
+        held_domains = set(Signature.objects.exclude(flag_reason="").values_list("email_domain", flat=True))
+        assert held_domains == {f"rota{n}.example" for n in range(5)}
+        assert Signature.objects.filter(flag_reason="").count() < 5 * 40
+
+    def test_made_up_names_with_digits_are_a_wave_even_at_a_large_provider(self, client, delayed, signer, waves_on):
+        bots = [(f"someone.{n}@gmail.com", "User", f"Bot{1000 + n}") for n in range(120)]
+        bots_sign(client, delayed, signer, bots)
+        assert Signature.objects.filter(flag_reason="").count() < 40
+        assert Signature.objects.exclude(flag_reason="").first().flag_reason.startswith("wave: ")
+
+    def test_a_real_crowd_is_not_a_wave(self, client, delayed, signer, waves_on):
+        first = ["Amira", "Zoë", "João", "Søren", "Leïla", "Chidi", "Anna", "Ελένη", "Ivan", "Mei"]
+        last = ["Haddad", "Müller", "O'Brien", "Okafor", "Nowak", "Rossi", "Kim", "Silva", "Novak", "Dubois"]
+        crowd = [(f"p{n}@mail{n}.example", first[n % 10], last[n // 10 % 10]) for n in range(300)]
+        bots_sign(client, delayed, signer, crowd)
+        assert not Signature.objects.exclude(flag_reason="").exists()

@@ -84,7 +84,8 @@ class PrivacyPageTests:
         settings.PRIVACY_CONTACT_EMAIL = "privacy@campaign.example.org"
         settings.PRIVACY_EMAIL_PROVIDER = "Resend"
         page = client.get(reverse("petitions:privacy")).content.decode()
-        for shown in ("Campaign Example, 1 Example Street, London", "privacy@campaign.example.org", "Resend", "consent"):
+        facts = ("Campaign Example, 1 Example Street, London", "privacy@campaign.example.org", "Resend", "consent")
+        for shown in facts:
             assert shown in page
 
     def test_check_deploy_fails_in_production_while_the_privacy_page_is_incomplete(self):

@@ -1,5 +1,6 @@
 """Staff tools for mailings: drafting, previewing, test-sending and sending updates to supporters."""
 
+from csp.decorators import csp as csp_policy
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -11,11 +12,23 @@ from django.utils.html import format_html
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from petitions import emails
-from petitions.admin.mailing_preview import PREVIEW_POLICY, preview_csp
 from petitions.models import Mailing
 from petitions.selectors.mailings import mailing_audience_count, mailing_progress
 from petitions.services import mailings
 
+# The preview response's own Content-Security-Policy, in place of the site's:
+# the email's inline styles and remote images apply, and nothing else loads or
+# runs. It may be framed by this site's pages (the admin's policy allows frames
+# from 'self'), and `sandbox` gives it an opaque origin even if opened directly.
+PREVIEW_POLICY = {
+    "default-src": ["'none'"],
+    "style-src": ["'unsafe-inline'"],
+    "img-src": ["https:", "data:"],
+    "base-uri": ["'none'"],
+    "form-action": ["'none'"],
+    "frame-ancestors": ["'self'"],
+    "sandbox": True,
+}
 
 @admin.register(Mailing)
 class MailingAdmin(admin.ModelAdmin):
@@ -56,8 +69,8 @@ class MailingAdmin(admin.ModelAdmin):
     def preview(self, mailing):
         subject, _text, _html = emails.mailing_preview(mailing)
         # The email is shown from its own URL, in a sandboxed frame with its own
-        # Content-Security-Policy (see mailing_preview.py): inline in this page
-        # its styles would be stripped by the admin's policy.
+        # Content-Security-Policy (PREVIEW_POLICY): inline in this page, or in a
+        # srcdoc frame, which inherits this page's policy, its styles would be stripped.
         return format_html(
             '<p><strong>Subject:</strong> {}</p>'
             '<iframe sandbox src="{}" title="The email as supporters will see it" class="mailing-preview-frame">'
@@ -109,10 +122,11 @@ class MailingAdmin(admin.ModelAdmin):
         mailing = self._mailing(request, mailing_id, change=False)
         return JsonResponse(mailing_progress(mailing) | {"state": mailing.get_state_display()})
 
-    # The one admin response that may be framed, by this site's own pages only,
-    # and that carries its own, stricter policy: see mailing_preview.py.
+    # The one admin response that may be framed (by this site's own pages only),
+    # under its own policy: X-Frame-Options SAMEORIGIN and PREVIEW_POLICY for
+    # this response alone; every other page keeps DENY and frame-ancestors 'none'.
     @method_decorator(xframe_options_sameorigin)
-    @method_decorator(preview_csp(PREVIEW_POLICY))
+    @method_decorator(csp_policy(PREVIEW_POLICY))
     def preview_view(self, request: HttpRequest, mailing_id: int) -> HttpResponse:
         """The mailing's HTML exactly as supporters get it, for the preview frame."""
         mailing = self._mailing(request, mailing_id, change=False)

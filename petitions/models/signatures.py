@@ -13,7 +13,8 @@ from petitions.models.content import ConsentWording, Petition
 
 class SignatureQuerySet(models.QuerySet):
     def counted(self):
-        return self.filter(state=Signature.State.CONFIRMED)
+        """Confirmed and not held for review: a flagged signature counts once a moderator approves it."""
+        return self.filter(state=Signature.State.CONFIRMED, flag_reason="")
 
     def flagged(self):
         """Awaiting review: held before any email (pending), or flagged after confirming."""

@@ -76,7 +76,8 @@ def letters_create(*, signature: Signature, now: datetime) -> list[Letter]:
         for target in petition.targets.filter(is_active=True).order_by("pk")
     )
     if at_once:
-        engine.hand_over_on_commit(LETTERS, "letters_send", engine.chunks([letter.pk for letter in letters], LETTER_BATCH))
+        batches = engine.chunks([letter.pk for letter in letters], LETTER_BATCH)
+        engine.hand_over_on_commit(LETTERS, "letters_send", batches)
     return letters
 
 

@@ -37,7 +37,7 @@ from petitions import emails
 from petitions.delivery import broker, engine
 from petitions.delivery.transport import batch_sending_available
 from petitions.models import Outbox, Signature, Suppression
-from petitions.services import screening
+from petitions.services import screening, waves
 from petitions.services.suppression import suppression_blocks, suppressions_of
 
 logger = logging.getLogger(__name__)
@@ -259,13 +259,14 @@ def _screen(entries: list[Outbox]) -> list[Outbox]:
         and entry.signature.last_decision_id is None and not entry.signature.flag_reason
     ]
     held_signatures = screening.signatures_hold_over_limits(signatures=signatures)
+    held_signatures |= waves.waves_flag(signatures=[s for s in signatures if s.pk not in held_signatures])
     if not held_signatures:
         return entries
     held = [
         entry.pk for entry in entries
         if entry.kind == Outbox.Kind.CONFIRMATION_EMAIL and entry.signature_id in held_signatures
     ]
-    engine.skip(OUTBOX, held, "Signature held for review (over a rate limit).")
+    engine.skip(OUTBOX, held, "Signature held for review (over a rate limit, or part of a wave).")
     return [entry for entry in entries if entry.pk not in held]
 
 
