@@ -8,10 +8,11 @@ on it); pages register here the same way, with `page`.
 from collections.abc import Callable
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.urls import URLPattern, URLResolver, path
 
-View = Callable[[HttpRequest], HttpResponse]
+View = Callable[[HttpRequest], HttpResponseBase]
 
 
 class StaffSite(admin.AdminSite):

@@ -133,6 +133,8 @@ class SignatureForm(forms.Form):
     country = CountryField(
         label="Country",
         choices=lambda: _country_choices(get_language()),
+        # The browser may fill it in (WCAG 1.3.5): the values are ISO codes, as "country" expects.
+        widget=forms.Select(attrs={"autocomplete": "country"}),
         error_messages={
             "required": "Please choose your country.",
             "invalid_choice": "Please choose your country from the list.",

@@ -15,12 +15,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
 from petitions import caches
-from petitions.models import Signature
+from petitions.models import ConsentWording, Signature
 from petitions.services import signing
 from petitions.services.content import petition_save, petition_seed_load
 from petitions.tokens import confirmation_token_make, unsubscribe_token_make
@@ -32,28 +33,40 @@ AXE = Path(__file__).resolve().parent / "support" / "axe" / "axe.min.js"
 AXE_VERSION = "4.14.1"
 AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+# WCAG 2.2 AA's minimum target size is checked too: axe leaves that rule off by default.
+AXE_OPTIONS = '{resultTypes: ["violations", "incomplete"], rules: {"target-size": {enabled: true}}}'
 
 
 class _Elements(HTMLParser):
-    """Every start tag of a page, with its attributes, and the text of its <title>."""
+    """Every start tag of a page, with its attributes, and the text of its <title> and first <h1>."""
 
     def __init__(self):
         super().__init__()
         self.tags: list[tuple[str, dict[str, str]]] = []
-        self.title = ""
-        self._in_title = False
+        self.texts = {"title": "", "h1": ""}
+        self._inside = ""
 
     def handle_starttag(self, tag, attrs):
         self.tags.append((tag, {name: value or "" for name, value in attrs}))
-        self._in_title = tag == "title"
+        if tag in self.texts and not self.texts[tag]:
+            self._inside = tag
 
     def handle_endtag(self, tag):
-        if tag == "title":
-            self._in_title = False
+        if tag == self._inside:
+            self._inside = ""
 
     def handle_data(self, data):
-        if self._in_title:
-            self.title += data
+        if self._inside:
+            self.texts[self._inside] += data
+
+    @property
+    def title(self):
+        return " ".join(self.texts["title"].split())
+
+    @property
+    def h1(self):
+        return " ".join(self.texts["h1"].split())
 
 
 def elements(page: str) -> _Elements:
@@ -95,6 +108,13 @@ class SignFormMarkupTests:
         for name, attrs in controls.items():
             assert "aria-invalid" not in attrs, name
 
+    def test_it_names_the_purpose_of_each_field_about_the_signer_so_browsers_can_fill_it_in(self, client, petition):
+        controls = form_controls(elements(client.get(detail_url(petition)).content.decode()))
+        purposes = {name: controls[name].get("autocomplete") for name in ("first_name", "last_name", "email",
+                                                                           "country", "postcode")}
+        assert purposes == {"first_name": "given-name", "last_name": "family-name", "email": "email",
+                            "country": "country", "postcode": "postal-code"}
+
     def test_it_ties_each_error_and_help_text_to_its_field_and_marks_it_invalid(self, client, petition, signer):
         data = signer | {"first_name": "", "email": "not-an-address", "postcode": "<b>", "letter_consent": ""}
         response = sign(client, petition, data)
@@ -124,7 +144,7 @@ class SignFormMarkupTests:
         assert response.status_code == 400
         page = response.content.decode()
         parsed = elements(page)
-        assert parsed.title.strip() == f"Error: {petition.title}"
+        assert parsed.title == f"Error: {petition.title}"
         ids = by_id(parsed)
         [summary] = [attrs for _tag, attrs in parsed.tags if "error-summary" in attrs.get("class", "").split()]
         # Focus moves to the summary without JavaScript: autofocus on a focusable element.
@@ -138,8 +158,6 @@ class SignFormMarkupTests:
         assert page.index('class="error-summary"') < page.index('name="first_name"')
 
     def test_the_consent_asked_again_is_summed_up_too(self, client, petition, signer):
-        from petitions.models import ConsentWording
-
         url = detail_url(petition)
         shown = re.search(r'name="consent_key" value="([^"]+)"', client.get(url).content.decode()).group(1)
         ConsentWording.objects.create(kind="letter", version=2, text="Send my letter (v2).")
@@ -150,6 +168,18 @@ class SignFormMarkupTests:
         assert '<a href="#id_letter_consent">' in response.content.decode()
         assert form_controls(parsed)["letter_consent"].get("aria-invalid") == "true"
 
+    def test_a_signer_refused_because_signing_paused_meanwhile_is_taken_to_why(self, client, petition, signer):
+        petition.signing_paused = True
+        petition.signing_paused_message = "Signing is paused for a moment."
+        petition.save()
+        caches.forget_all()
+        response = sign(client, petition, signer)
+        assert response.status_code == 409
+        parsed = elements(response.content.decode())
+        headings = [attrs for tag, attrs in parsed.tags if tag == "h2" and "autofocus" in attrs]
+        assert headings == [{"id": "sign-heading", "tabindex": "-1", "autofocus": ""}]
+        assert "autofocus" not in client.get(detail_url(petition)).content.decode()
+
     def test_the_page_everyone_gets_never_carries_anyones_errors(self, client, petition, signer):
         # A failed submit first, then the page as the process caches it for everyone, and again the other way round.
         caches.forget_all()
@@ -157,21 +187,46 @@ class SignFormMarkupTests:
         for _ in range(2):
             page = client.get(detail_url(petition)).content.decode()
             parsed = elements(page)
-            assert parsed.title.strip() == petition.title
-            assert "error-summary" not in page and 'aria-invalid' not in page and "nope" not in page
+            assert parsed.title == petition.title
+            assert "error-summary" not in page and "aria-invalid" not in page and "nope" not in page
+            assert "autofocus" not in page
             assert sign(client, petition, signer | {"email": "nope"}).status_code == 400
+
+
+@pytest.mark.django_db
+class PageTitleTests:
+    def test_each_state_of_the_emailed_links_pages_is_titled_as_its_heading_says(self, client, petition, signer):
+        sign(client, petition, signer)
+        signature = Signature.objects.get()
+        long_ago = timezone.now() - settings.CONFIRMATION_MAX_AGE - timezone.timedelta(minutes=1)
+        unsubscribe_path = reverse("petitions:unsubscribe", args=[unsubscribe_token_make(signature.public_id)])
+        responses = [
+            client.get(reverse("petitions:confirm", args=[confirmation_token_make(signature, timezone.now())])),
+            client.get(reverse("petitions:confirm", args=[confirmation_token_make(signature, long_ago)])),
+            client.get(reverse("petitions:confirm", args=["not-a-token"])),
+            client.get(unsubscribe_path),
+            client.post(unsubscribe_path),
+            client.get(reverse("petitions:unsubscribe", args=["not-a-token"])),
+        ]
+        pages = [elements(response.content.decode()) for response in responses]
+        assert [page.title for page in pages] == [
+            "Confirm your signature", "This link has expired", "This link does not work",
+            "Unsubscribe from campaign emails", "You are unsubscribed", "This link does not work",
+        ]
+        assert [page.h1 for page in pages] == [page.title for page in pages]
 
 
 # Browser tests -------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def site(django_db_setup, django_db_blocker):
+@pytest.fixture
+def site():
+    # One server per test: each process keeps the petition and the consent
+    # wordings a few seconds, which must not outlive the test's database rows.
     # Every page is rebuilt on every request, so a state set in the database
     # (paused, closed) shows at once.
-    with django_db_blocker.unblock():
-        with WebServer(extra_env={"PAGE_CACHE_SECONDS": "0"}) as server:
-            yield server
+    with WebServer(extra_env={"PAGE_CACHE_SECONDS": "0"}) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +268,7 @@ def axe_run(page, *, context="document"):
     assert page.evaluate("axe.version") == AXE_VERSION
     return page.evaluate(
         f"""async () => {{
-            const results = await axe.run({context}, {{resultTypes: ["violations", "incomplete"]}});
+            const results = await axe.run({context}, {AXE_OPTIONS});
             const brief = (items) => items.map((item) => ({{
                 id: item.id, impact: item.impact, help: item.help,
                 nodes: item.nodes.map((node) => node.target.join(" ") + " :: " + node.failureSummary),
@@ -252,7 +307,13 @@ def petition_with_errors(page, site, petition):
     page.fill("#id_email", "zoe@example")
     page.fill("#id_postcode", "<b>")
     submit(page)
-    assert page.locator("h1").inner_text() == petition.title and page.title().startswith("Error: ")
+    assert page.locator("#id_email").get_attribute("aria-invalid") == "true"
+
+
+def petition_letter_open(page, site, petition):
+    petition_page(page, site, petition)
+    page.click("#letter summary")
+    assert page.locator("blockquote.letter").is_visible()
 
 
 def petition_signing_paused(page, site, petition):
@@ -292,8 +353,6 @@ def confirmed(page, site, petition):
 
 
 def confirm_expired(page, site, petition):
-    from django.conf import settings
-
     issued = timezone.now() - settings.CONFIRMATION_MAX_AGE - timezone.timedelta(minutes=1)
     page.goto(confirm_url(site, signature_pending(petition), issued))
     assert page.locator("h1").inner_text() == "This link has expired"
@@ -338,23 +397,28 @@ def privacy(page, site, petition):
 
 
 PAGES = [
-    petition_page, petition_with_errors, petition_signing_paused, petition_closed, signed, confirm, confirmed,
-    confirm_expired, confirm_invalid, confirm_closed, unsubscribe, unsubscribe_done, unsubscribe_invalid, privacy,
+    petition_page, petition_with_errors, petition_letter_open, petition_signing_paused, petition_closed, signed,
+    confirm, confirmed, confirm_expired, confirm_invalid, confirm_closed, unsubscribe, unsubscribe_done,
+    unsubscribe_invalid, privacy,
 ]
 # The states that show the sign form, where axe must not leave anything undecided either.
-FORM_PAGES = {petition_page, petition_with_errors}
+FORM_PAGES = {petition_page, petition_with_errors, petition_letter_open}
+# Every page on a phone; the pages whose layout changes with the width on a wide screen too.
+CASES = [(visit, "phone") for visit in PAGES] + [
+    (visit, "desktop") for visit in (petition_page, petition_with_errors, petition_letter_open, petition_closed)
+]
 
 
 @pytest.mark.browser
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 class AxeTests:
-    @pytest.mark.parametrize("visit", PAGES, ids=[visit.__name__ for visit in PAGES])
-    def test_axe_finds_no_violation(self, site, axe_page, visit):
+    @pytest.mark.parametrize("visit,screen", CASES, ids=[f"{visit.__name__}-{screen}" for visit, screen in CASES])
+    def test_axe_finds_no_violation(self, site, axe_page, visit, screen):
         petition, _ = petition_seed_load()
+        axe_page.set_viewport_size(PHONE if screen == "phone" else DESKTOP)
         visit(axe_page, site, petition)
         results = axe_run(axe_page)
-        print(f"AXE {visit.__name__}: violations={len(results['violations'])} incomplete={len(results['incomplete'])}")
         assert results["violations"] == [], results["violations"]
         if visit in FORM_PAGES:
             form = axe_run(axe_page, context='"form"')
@@ -407,7 +471,14 @@ class ErrorFocusBrowserTests:
         first_field_top = page.evaluate(
             "document.querySelector('#id_first_name').getBoundingClientRect().top + window.scrollY"
         )
-        print(f"PHONE first field top: {first_field_top:.0f}px (limit {2 * PHONE['height']}px)")
         assert first_field_top < 2 * PHONE["height"]
+        # The letter the consent speaks of ("the letter above") is above that box, folded.
+        letter_top, consent_top = page.evaluate(
+            "['#letter', '#id_letter_consent'].map((s) => document.querySelector(s).getBoundingClientRect().top)"
+        )
+        assert letter_top < consent_top
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        # WCAG's reflow: nothing scrolls sideways at 320 CSS pixels either.
+        page.set_viewport_size({"width": 320, "height": 640})
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320
         context.close()

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from petitions.models import Mailing, MailingRecipient, Outbox
-from petitions.services import supporter_mail
+from petitions.services import mailings, supporter_mail
 from tests.conftest import PASSWORD, staff
 from tests.support.processes import WebServer
 from tests.test_browser import chromium_path
@@ -40,9 +40,9 @@ def csp_of(response):
     return policy
 
 
-def screenshot(page, name):
+def screenshot(page, name, *, full_page=True):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 @pytest.fixture
@@ -95,8 +95,23 @@ class StaffBrowser:
         self.page.wait_for_selector("#mailing-progress")
         return self.page
 
+    def click(self, selector):
+        """Click as a person does: the button is on the screen, then clicked.
+
+        Playwright scrolls and clicks in one go. The preview is a sandboxed
+        frame, which Chromium renders in a process of its own, and a click
+        sent straight after a scroll can still be routed by where that frame
+        was before the scroll, landing in it instead of on the button.
+        """
+        button = self.page.locator(selector)
+        button.scroll_into_view_if_needed()
+        self.page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+        button.click()
+
     def click_and_wait_for_message(self, selector):
-        self.page.click(selector)
+        # The page before the click may show a message of its own: wait for the next page.
+        with self.page.expect_navigation():
+            self.click(selector)
         self.page.wait_for_selector(".messagelist")
         return self.page.locator(".messagelist").inner_text()
 
@@ -146,7 +161,7 @@ class MailingAdminBrowserTests:
         window = StaffBrowser(browser, site, "campaigner")
         page = window.open(mailing)
 
-        page.click("text=Send to supporters…")
+        window.click("text=Send to supporters…")
         page.wait_for_selector("text=This update will go to")
         message = window.click_and_wait_for_message("input[value='Yes, send to 3 supporters']")
         assert "Sending to 3 supporter(s)." in message
@@ -173,7 +188,8 @@ class MailingAdminBrowserTests:
         self, site, browser, petition, campaigner
     ):
         mailing = mailing_create(petition, campaigner)
-        for name, viewport, phone in [("desktop", DESKTOP, False), ("phone", PHONE, True)]:
+        # On a desktop the email's 600 px column and its margins fit without squeezing.
+        for name, viewport, phone, min_width in [("desktop", DESKTOP, False, 632), ("phone", PHONE, True, 300)]:
             window = StaffBrowser(browser, site, "campaigner", viewport=viewport, phone=phone)
             page = window.open(mailing)
             frame_element, frame = window.preview_frame()
@@ -186,12 +202,12 @@ class MailingAdminBrowserTests:
             assert body_style[0] == "rgb(244, 244, 244)", name
             assert "Helvetica" in body_style[1], name
             box = frame_element.bounding_box()
-            assert box["width"] > 300 and box["height"] > 300, (name, box)
+            assert box["width"] > min_width and box["height"] > 300, (name, box)
             assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], (name, box)
             refused = [text for text in window.console if "Content Security Policy" in text]
             assert not refused, (name, refused)
             frame_element.scroll_into_view_if_needed()
-            screenshot(page, f"mailing-preview-{name}")
+            screenshot(page, f"mailing-preview-{name}", full_page=False)
             window.close()
 
     def test_a_draft_shows_no_progress_bar(self, site, browser, petition, campaigner):
@@ -283,3 +299,21 @@ class MailingPreviewHeaderTests:
         assert client.post(delete, {"post": "yes"}).status_code == 403
         mailing.refresh_from_db()
         assert (mailing.state, mailing.subject) == (Mailing.State.SENT, "News: the centres")
+
+    def test_the_sending_box_shows_a_progress_bar_only_once_there_are_copies_to_count(
+        self, staff_client, petition, mailing
+    ):
+        def sending_box(of):
+            page = staff_client.get(reverse("admin:petitions_mailing_change", args=[of.pk])).content.decode()
+            return page[page.index('id="mailing-progress"'):]
+
+        assert "<progress" not in sending_box(mailing) and "Not sent yet" in sending_box(mailing)
+        supporters_create(petition, 2)
+        mailings.mailing_start(mailing_id=mailing.pk)
+        box = sending_box(mailing)
+        assert "<progress" in box and '<strong data-field="total">2</strong>' in box
+
+        never_started = mailing_create(petition, None)
+        mailings.mailing_cancel(mailing_id=never_started.pk)
+        box = sending_box(never_started)
+        assert "<progress" not in box and "Cancelled before sending" in box

@@ -185,7 +185,9 @@ class MailingAdminTests:
         mailing = Mailing.objects.get()
         assert mailing.created_by == campaigner
         page = staff_client.get(reverse("admin:petitions_mailing_change", args=[mailing.pk])).content.decode()
-        assert "srcdoc=" in page and "&lt;strong&gt;supporters&lt;/strong&gt;" in page
+        preview_url = reverse("admin:petitions_mailing_preview", args=[mailing.pk])
+        assert f'src="{preview_url}"' in page
+        assert "<strong>supporters</strong>" in staff_client.get(preview_url).content.decode()
         staff_client.post(reverse("admin:petitions_mailing_test", args=[mailing.pk]))
         test_entry = Outbox.objects.get(kind=Outbox.Kind.MAILING_TEST)
         assert test_entry.to_email == campaigner.email

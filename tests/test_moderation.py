@@ -261,7 +261,7 @@ class ReviewQueueTests:
         entry, flagged = moderation.blocklist_add(kind="domain", value="bots.example")
         assert flagged == 3
         assert Signature.objects.flagged().count() == 3
-        assert counts.confirmed_count_from_database(petition.pk) == 4  # still counted until a moderator decides
+        assert counts.confirmed_count_from_database(petition.pk) == 1  # held for review: counted once approved
 
 
 class BulkInvalidationTests:

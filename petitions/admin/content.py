@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.utils.html import format_html
 
+from petitions.admin.records import OfferedFiltersOnly
 from petitions.models import BackgroundFact, ConsentWording, Demand, Letter, Petition, Target
 from petitions.services import content, suppression
 
@@ -19,7 +20,7 @@ class BackgroundFactInline(admin.StackedInline):
 
 
 @admin.register(Petition)
-class PetitionAdmin(admin.ModelAdmin):
+class PetitionAdmin(OfferedFiltersOnly):
     list_display = ["title", "is_open", "signing_paused", "letters_paused", "goal", "created_at"]
     list_filter = ["is_open"]
 
@@ -48,7 +49,7 @@ class PetitionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Target)
-class TargetAdmin(admin.ModelAdmin):
+class TargetAdmin(OfferedFiltersOnly):
     class Media:
         css = {"all": ["css/admin-extra.css"]}
 
@@ -93,7 +94,7 @@ class TargetAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConsentWording)
-class ConsentWordingAdmin(admin.ModelAdmin):
+class ConsentWordingAdmin(OfferedFiltersOnly):
     list_display = ["kind", "version", "created_at", "text"]
     list_filter = ["kind"]
 

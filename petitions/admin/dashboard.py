@@ -6,9 +6,10 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import cast
+from typing import Literal, cast
 
 from django.contrib import admin
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -19,6 +20,7 @@ from petitions.roles import ROLES
 from petitions.selectors.dashboard import (
     FIGURES_CACHE_SECONDS,
     OUTBOX_STALE_AFTER,
+    Bucket,
     broker_backlog,
     dashboard_figures_cached,
 )
@@ -26,7 +28,7 @@ from petitions.selectors.dashboard import (
 # The staff site, as the class that takes pages (campaign.staff_site).
 site = cast(StaffSite, admin.site)
 
-def dashboard_allowed(user):
+def dashboard_allowed(user: User | AnonymousUser) -> bool:
     """Staff who may read signatures, or staff holding one of the staff roles.
 
     The page shows aggregates only, no signer's data, so a campaigner (who
@@ -68,9 +70,9 @@ class Tick:
 class Chart:
     title: str
     description: str
-    bars: list
-    y_ticks: list
-    x_ticks: list
+    bars: list[Bar]
+    y_ticks: list[Tick]
+    x_ticks: list[Tick]
     width: int = CHART_WIDTH
     height: int = CHART_HEIGHT
     plot_left: int = PLOT_LEFT
@@ -79,7 +81,7 @@ class Chart:
     plot_bottom: int = CHART_HEIGHT - PLOT_BOTTOM
 
 
-def _nice_step(largest, ticks=4):
+def _nice_step(largest: int, ticks: int = 4) -> int:
     """A round step (1, 2 or 5 times a power of ten) that divides 0..largest
     into about `ticks` intervals."""
     if largest <= ticks:
@@ -92,7 +94,7 @@ def _nice_step(largest, ticks=4):
     return 10 * power  # pragma: no cover - the loop always returns
 
 
-def chart_build(buckets, *, unit, title):
+def chart_build(buckets: list[Bucket], *, unit: Literal["hour", "day"], title: str) -> Chart:
     """Lay out stacked bars (confirmed, and the rest of the signatures) with
     round gridlines and a time label every 6 hours or 7 days."""
     largest = max((bucket.total for bucket in buckets), default=0)
@@ -102,10 +104,11 @@ def chart_build(buckets, *, unit, title):
     slot = (CHART_WIDTH - PLOT_LEFT - PLOT_RIGHT) / len(buckets)
     gap = max(1.0, slot * 0.15)
 
-    def y(value):
+    def y(value: int) -> float:
         return round(PLOT_TOP + plot_height * (1 - value / top), 1)
 
-    bars, x_ticks = [], []
+    bars: list[Bar] = []
+    x_ticks: list[Tick] = []
     for index, bucket in enumerate(buckets):
         x = PLOT_LEFT + slot * index
         if unit == "hour":
@@ -143,7 +146,7 @@ def chart_build(buckets, *, unit, title):
 # The page ------------------------------------------------------------------------
 
 
-def _petition_chosen(request):
+def _petition_chosen(request: HttpRequest) -> Petition | None:
     try:
         petition_id = int(request.GET.get("petition", ""))
     except ValueError:

@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 
-from petitions.admin.records import RecordAdmin
+from petitions.admin.records import OfferedFiltersOnly, RecordAdmin, sees_signer_emails
 from petitions.models import EspEvent, Letter, Outbox, Suppression
 from petitions.services import letters, suppression
 
@@ -18,6 +18,11 @@ class LetterAdmin(RecordAdmin):
         "next_attempt_at", "enqueued_at", "send_started_at", "sent_at", "attempts", "last_error", "esp_message_id",
     ]
     actions = ["retry"]
+
+    def get_fields(self, request, obj=None):
+        # The Reply-To is the signer's own address when they allowed replies.
+        fields = list(super().get_fields(request, obj))
+        return fields if sees_signer_emails(request) else [name for name in fields if name != "reply_to"]
 
     def has_retry_permission(self, request):
         return request.user.has_perm("petitions.change_letter")
@@ -36,15 +41,31 @@ class OutboxAdmin(RecordAdmin):
 
 
 @admin.register(Suppression)
-class SuppressionAdmin(admin.ModelAdmin):
-    list_display = ["email_normalized", "reason", "detail", "created_at"]
+class SuppressionAdmin(OfferedFiltersOnly):
     list_filter = ["reason"]
-    search_fields = ["=email_normalized"]
     show_full_result_count = False
-    fields = ["email_normalized", "reason", "detail"]
+
+    # Suppressed addresses are mostly signers': shown, and searchable, only
+    # to staff who may see signers' addresses. Anyone with the add permission
+    # may still suppress an address they type.
+    def get_list_display(self, request):
+        shown = "email_normalized" if sees_signer_emails(request) else "address_hidden"
+        return [shown, "reason", "detail", "created_at"]
+
+    def get_search_fields(self, request):
+        return ["=email_normalized"] if sees_signer_emails(request) else []
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and not sees_signer_emails(request):
+            return ["reason", "detail", "created_at"]
+        return ["email_normalized", "reason", "detail"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["email_normalized"] if obj else []
+        return ["email_normalized", "created_at"] if obj else []
+
+    @admin.display(description="address")
+    def address_hidden(self, obj):
+        return "(hidden: needs the permission to see signers' addresses)"
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -57,7 +78,16 @@ class SuppressionAdmin(admin.ModelAdmin):
 
 @admin.register(EspEvent)
 class EspEventAdmin(RecordAdmin):
-    list_display = ["received_at", "event_type", "recipient", "event_id"]
     list_filter = ["event_type"]
-    search_fields = ["=recipient"]
+
+    def get_list_display(self, request):
+        shown = ["recipient"] if sees_signer_emails(request) else []
+        return ["received_at", "event_type", *shown, "event_id"]
+
+    def get_search_fields(self, request):
+        return ["=recipient"] if sees_signer_emails(request) else []
+
+    def get_fields(self, request, obj=None):
+        fields = ["event_id", "event_type", "recipient", "received_at"]
+        return fields if sees_signer_emails(request) else [name for name in fields if name != "recipient"]
     show_full_result_count = False

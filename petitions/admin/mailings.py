@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from petitions import emails
+from petitions.admin.records import OfferedFiltersOnly
 from petitions.models import Mailing
 from petitions.selectors.mailings import mailing_audience_count, mailing_progress
 from petitions.services import mailings
@@ -30,8 +31,9 @@ PREVIEW_POLICY = {
     "sandbox": True,
 }
 
+
 @admin.register(Mailing)
-class MailingAdmin(admin.ModelAdmin):
+class MailingAdmin(OfferedFiltersOnly):
     class Media:
         css = {"all": ["css/admin-extra.css", "css/admin-mailing.css"]}
 
@@ -43,11 +45,8 @@ class MailingAdmin(admin.ModelAdmin):
         return ["petition", "subject", "body"] if obj is None else ["petition", "subject", "body", "state", "preview"]
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return []
-        if obj.state == Mailing.State.DRAFT:
-            return ["state", "preview"]
-        return ["petition", "subject", "body", "state", "preview"]
+        # A started mailing is read-only as a whole: see has_change_permission.
+        return [] if obj is None else ["state", "preview"]
 
     def has_change_permission(self, request, obj=None):
         # Once started, a mailing is the record of what supporters were sent:

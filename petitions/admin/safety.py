@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 
-from petitions.admin.records import RecordAdmin
+from petitions.admin.records import OfferedFiltersOnly, RecordAdmin
 from petitions.models import BlockedSource, DisposableDomain, Erasure, ModerationDecision, RateLimit
 from petitions.services import moderation
 
@@ -15,13 +15,13 @@ class ModerationDecisionAdmin(RecordAdmin):
 
 
 @admin.register(RateLimit)
-class RateLimitAdmin(admin.ModelAdmin):
+class RateLimitAdmin(OfferedFiltersOnly):
     list_display = ["name", "scope", "window_seconds", "max_signatures", "is_active"]
     list_editable = ["window_seconds", "max_signatures", "is_active"]
 
 
 @admin.register(BlockedSource)
-class BlockedSourceAdmin(admin.ModelAdmin):
+class BlockedSourceAdmin(OfferedFiltersOnly):
     list_display = ["kind", "value", "note", "created_at"]
     list_filter = ["kind"]
     search_fields = ["value"]
@@ -38,7 +38,7 @@ class BlockedSourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(DisposableDomain)
-class DisposableDomainAdmin(admin.ModelAdmin):
+class DisposableDomainAdmin(OfferedFiltersOnly):
     """Over the maintained list of throwaway mail domains (disposable-email-domains)."""
 
     list_display = ["domain", "disposable", "note", "created_at"]

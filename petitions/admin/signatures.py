@@ -1,18 +1,22 @@
 """Staff tools for signatures: the list and its actions, bulk invalidation, and the review queues."""
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.views.main import PAGE_VAR
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.functional import cached_property
 
 from petitions.addresses import email_canonical
-from petitions.models import FlaggedSignature, Petition, Signature, SignerComment
+from petitions.admin.records import OfferedFiltersOnly
+from petitions.models import FlaggedSignature, Petition, Signature, SignatureQuerySet, SignerComment
 from petitions.services import moderation, privacy
 
 
@@ -69,16 +73,18 @@ class FilteredCountPaginator(Paginator):
         self.count_limit = self.STEP * (page_number * self.per_page // self.STEP + 1)
 
     @cached_property
-    def count(self):
-        if not self.object_list.query.where:
-            return self.object_list.count()
+    def count(self) -> int:
+        # The admin paginates a queryset (get_paginator below).
+        object_list = cast("QuerySet[Signature]", self.object_list)
+        if not object_list.query.where:
+            return object_list.count()
         # COUNT(*) over a LIMIT subquery: the database stops at limit + 1 rows.
-        counted = self.object_list.order_by()[: self.count_limit + 1].count()
+        counted = object_list.order_by()[: self.count_limit + 1].count()
         return CountBeyond(self.count_limit) if counted > self.count_limit else counted
 
 
 @admin.register(Signature)
-class SignatureAdmin(admin.ModelAdmin):
+class SignatureAdmin(OfferedFiltersOnly):
     list_filter = [
         "state", FlaggedFilter, "comment_state", "country", ("created_at", admin.DateFieldListFilter), "petition",
     ]
@@ -103,7 +109,10 @@ class SignatureAdmin(admin.ModelAdmin):
         # index serves; Django's "=" search compares UPPER() of both sides and
         # read all million rows.
         term = search_term.strip()
-        if "@" in term and " " not in term:
+        if "@" in term:
+            if not self._sees_emails(request):
+                # Whether an address signed is the signer's secret too: no answer.
+                return queryset.none(), False
             return queryset.filter(email_normalized=email_canonical(term)), False
         return super().get_search_results(request, queryset, search_term)
 
@@ -127,7 +136,8 @@ class SignatureAdmin(admin.ModelAdmin):
         return fields
 
     def get_readonly_fields(self, request, obj=None):
-        return [field for field in self.get_fields(request, obj) if field not in ("first_name", "last_name", "country", "postcode")]
+        editable = ("first_name", "last_name", "country", "postcode")
+        return [field for field in self.get_fields(request, obj) if field not in editable]
 
     def has_add_permission(self, request):
         return False
@@ -146,7 +156,10 @@ class SignatureAdmin(admin.ModelAdmin):
     def _reason(self, request, default):
         return request.POST.get("reason", "").strip() or default
 
-    @admin.action(description="Invalidate selected signatures (stop counting them, cancel unsent letters)", permissions=["moderate"])
+    @admin.action(
+        description="Invalidate selected signatures (stop counting them, cancel unsent letters)",
+        permissions=["moderate"],
+    )
     def invalidate(self, request, queryset):
         changed = moderation.signatures_invalidate(
             signature_ids=list(queryset.values_list("pk", flat=True)),
@@ -166,15 +179,21 @@ class SignatureAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish the selected signatures' comments", permissions=["moderate"])
     def comments_approve(self, request, queryset):
-        changed = moderation.comments_decide(signature_ids=list(queryset.values_list("pk", flat=True)), actor=request.user, approve=True)
+        changed = moderation.comments_decide(
+            signature_ids=list(queryset.values_list("pk", flat=True)), actor=request.user, approve=True
+        )
         self.message_user(request, f"{changed} comment(s) published.", messages.SUCCESS)
 
     @admin.action(description="Reject the selected signatures' comments", permissions=["moderate"])
     def comments_reject(self, request, queryset):
-        changed = moderation.comments_decide(signature_ids=list(queryset.values_list("pk", flat=True)), actor=request.user, approve=False)
+        changed = moderation.comments_decide(
+            signature_ids=list(queryset.values_list("pk", flat=True)), actor=request.user, approve=False
+        )
         self.message_user(request, f"{changed} comment(s) rejected.", messages.SUCCESS)
 
-    @admin.action(description="Erase the selected signers' personal data everywhere (keeps the counts)", permissions=["erase"])
+    @admin.action(
+        description="Erase the selected signers' personal data everywhere (keeps the counts)", permissions=["erase"]
+    )
     def erase(self, request, queryset):
         erased = privacy.signatures_erase(signature_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"Erased the personal data of {erased} signature(s).", messages.SUCCESS)
@@ -192,7 +211,9 @@ class SignatureAdmin(admin.ModelAdmin):
         if not self.has_moderate_permission(request):
             raise PermissionDenied
         form = BulkInvalidationForm(request.POST or request.GET or None)
-        context = self.admin_site.each_context(request) | {"title": "Invalidate signatures by conditions", "form": form, "opts": self.model._meta}
+        context = self.admin_site.each_context(request) | {
+            "title": "Invalidate signatures by conditions", "form": form, "opts": self.model._meta
+        }
         if form.is_valid():
             criteria = form.criteria()
             count = moderation.bulk_invalidation_count(criteria)
@@ -203,7 +224,9 @@ class SignatureAdmin(admin.ModelAdmin):
                     expected_count=form.cleaned_data["expected_count"],
                 )
                 if changed is None:
-                    self.message_user(request, "The number of matching signatures changed; check the new count.", messages.WARNING)
+                    self.message_user(
+                        request, "The number of matching signatures changed; check the new count.", messages.WARNING
+                    )
                 else:
                     self.message_user(request, f"{changed} signature(s) invalidated.", messages.SUCCESS)
                     return redirect(reverse("admin:petitions_signature_changelist"))
@@ -221,8 +244,9 @@ class BulkInvalidationForm(forms.Form):
     reason = forms.CharField(required=False, max_length=300)
     expected_count = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        # forms.Form.clean returns cleaned_data, never None.
+        data = cast(dict[str, Any], super().clean())
         narrowing = ("email_domain", "created_from", "created_to", "ip_hash", "country", "flagged_only")
         if not any(data.get(name) for name in narrowing):
             raise forms.ValidationError("Give at least one condition besides the petition.")
@@ -263,7 +287,8 @@ class FlaggedSignatureAdmin(_QueueAdmin):
     list_filter = ["state", "country", ("created_at", admin.DateFieldListFilter)]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).flagged()
+        # Signature's manager (SignatureQuerySet.as_manager()) makes its querysets.
+        return cast(SignatureQuerySet, super().get_queryset(request)).flagged()
 
 
 @admin.register(SignerComment)

@@ -154,7 +154,8 @@ class Suppression(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self):
-        return f"{self.email_normalized or '[erased]'} ({self.get_reason_display()})"
+        # Not the address: titles and history entries are seen by staff who may not see it.
+        return f"Suppression #{self.pk} ({self.get_reason_display()})"
 
 
 class Mailing(models.Model):

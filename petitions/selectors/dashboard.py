@@ -9,19 +9,24 @@ kept in the cache for a minute: staff reloading the page during an incident
 do not rescan the tables each time. Only the broker's state is read live.
 """
 
+from __future__ import annotations
+
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Literal, TypedDict
 
 import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Min, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDay, TruncHour
+from django.db.models.functions.datetime import TruncBase
 from django.utils import timezone
 from django_countries import countries
 
-from petitions.models import Letter, Mailing, MailingRecipient, Outbox, Signature, Target
+from petitions.models import Letter, Mailing, MailingRecipient, Outbox, Petition, Signature, SignatureQuerySet, Target
 
 logger = logging.getLogger(__name__)
 
@@ -47,14 +52,17 @@ BROKER_BACKLOG_WARNING = 10_000
 
 @dataclass(frozen=True)
 class Bucket:
-    start: object
+    start: datetime
     total: int
     confirmed: int
 
 
-def signatures_over_time(signatures, *, now, unit):
+def signatures_over_time(
+    signatures: SignatureQuerySet, *, now: datetime, unit: Literal["hour", "day"]
+) -> list[Bucket]:
     """Signatures per hour over the last 48 hours, or per day over the last 60
     days, oldest first, with the empty hours or days included as zeros."""
+    truncate: type[TruncBase]
     if unit == "hour":
         truncate, step, count = TruncHour, timedelta(hours=1), HOURLY_WINDOW_HOURS
         last = now.replace(minute=0, second=0, microsecond=0)
@@ -75,7 +83,7 @@ def signatures_over_time(signatures, *, now, unit):
         .order_by()
     )
     by_start = {row["bucket"]: row for row in rows}
-    buckets = []
+    buckets: list[Bucket] = []
     for index in range(count):
         start = first + step * index
         row = by_start.get(start, {"total": 0, "confirmed": 0})
@@ -91,11 +99,11 @@ class CountryRow:
     share: float
 
     @property
-    def percent(self):
+    def percent(self) -> float:
         return round(100 * self.share, 1)
 
 
-def signatures_by_country(signatures, *, limit=COUNTRIES_SHOWN):
+def signatures_by_country(signatures: SignatureQuerySet, *, limit: int = COUNTRIES_SHOWN) -> list[CountryRow]:
     """Confirmed signatures per country, largest first: the first `limit`
     countries, then one row for all the others."""
     rows = list(
@@ -120,12 +128,21 @@ class Rate:
     pending: int
 
     @property
-    def percent(self):
+    def percent(self) -> float | None:
         settled = self.confirmed + self.pending
         return None if settled == 0 else round(100 * self.confirmed / settled, 1)
 
 
-def signature_totals(signatures, *, now):
+class SignatureTotals(TypedDict):
+    confirmed: int
+    pending: int
+    held: int
+    invalidated: int
+    rate: Rate
+    recent_rate: Rate
+
+
+def signature_totals(signatures: SignatureQuerySet, *, now: datetime) -> SignatureTotals:
     """The counts by state and the confirmation rates, in two queries."""
     settled_before = now - CONFIRMATION_SETTLE
     recent_since = settled_before - RECENT_RATE_WINDOW
@@ -168,10 +185,10 @@ class RecipientLetters:
     cancelled: int = 0
     stuck_sending: int = 0
     # When the queued letter due first became (or becomes) due.
-    first_due_at: object = None
+    first_due_at: datetime | None = None
 
 
-def letters_by_recipient(*, now):
+def letters_by_recipient(*, now: datetime) -> list[RecipientLetters]:
     """Letters per recipient by state. The queued letters of a recipient whose
     address bounced are counted as held.
 
@@ -179,7 +196,7 @@ def letters_by_recipient(*, now):
     letters stuck in 'sending' are looked up per recipient along the
     (target, state, next_attempt_at) index, which reads only those few rows.
     """
-    counts = {}
+    counts: dict[int, dict[str, int]] = {}
     for row in Letter.objects.order_by().values("target", "state").annotate(count=Count("*")):
         counts.setdefault(row["target"], {})[row["state"]] = row["count"]
     letters = Letter.objects.filter(target=OuterRef("pk")).order_by()
@@ -195,7 +212,7 @@ def letters_by_recipient(*, now):
             .values("count")
         ),
     )
-    rows = []
+    rows: list[RecipientLetters] = []
     for target in targets:
         by_state = counts.get(target.pk, {})
         if not by_state and not target.is_active:
@@ -219,21 +236,22 @@ def letters_by_recipient(*, now):
 
 @dataclass
 class QueueHealth:
-    checked_at: object
-    oldest_pending_outbox_at: object = None
+    checked_at: datetime
+    oldest_pending_outbox_at: datetime | None = None
     outbox_pending: int = 0
     outbox_failed: int = 0
     letters_failed: int = 0
     letters_held: int = 0
     letters_stuck_sending: int = 0
-    mailings_failed: list = field(default_factory=list)
+    # (subject, recipients failed) of each update with failures, newest first.
+    mailings_failed: list[tuple[str, int]] = field(default_factory=list)
     # Read live on every request (see broker_backlog); None: unreachable.
     broker_backlog: int | None = None
 
     @property
-    def problems(self):
+    def problems(self) -> list[str]:
         """A sentence for each thing that looks wrong, most urgent first."""
-        problems = []
+        problems: list[str] = []
         if self.broker_backlog is None:
             problems.append("The broker (Redis) cannot be reached: nothing is being sent until it is back.")
         elif self.broker_backlog > BROKER_BACKLOG_WARNING:
@@ -258,11 +276,11 @@ class QueueHealth:
         return problems
 
     @property
-    def healthy(self):
+    def healthy(self) -> bool:
         return not self.problems
 
 
-def broker_backlog():
+def broker_backlog() -> int | None:
     """Tasks waiting in the broker's default queue, or None if it cannot be reached."""
     client = redis.Redis.from_url(
         settings.CELERY_BROKER_URL,
@@ -277,7 +295,7 @@ def broker_backlog():
         client.close()
 
 
-def _age(moment, now):
+def _age(moment: datetime, now: datetime) -> str:
     seconds = int((now - moment).total_seconds())
     if seconds < 120:
         return f"{seconds} seconds"
@@ -288,7 +306,7 @@ def _age(moment, now):
     return f"{seconds // 86400} days"
 
 
-def queue_health(*, now, recipients):
+def queue_health(*, now: datetime, recipients: Sequence[RecipientLetters]) -> QueueHealth:
     """What is waiting or has failed in the outbox, the letters and the updates
     (the broker is read separately, live)."""
     outbox = Outbox.objects.filter(state=Outbox.State.PENDING).aggregate(oldest=Min("created_at"), count=Count("*"))
@@ -318,7 +336,17 @@ def queue_health(*, now, recipients):
     )
 
 
-def dashboard_figures(*, petition, now):
+class DashboardFigures(TypedDict):
+    computed_at: datetime
+    totals: SignatureTotals
+    hourly: list[Bucket]
+    daily: list[Bucket]
+    countries: list[CountryRow]
+    recipients: list[RecipientLetters]
+    health: QueueHealth
+
+
+def dashboard_figures(*, petition: Petition | None, now: datetime) -> DashboardFigures:
     """Every figure on the page but the broker's, for one petition's signatures
     or (petition None) all of them."""
     signatures = Signature.objects.filter(petition=petition) if petition else Signature.objects.all()
@@ -334,12 +362,12 @@ def dashboard_figures(*, petition, now):
     }
 
 
-def dashboard_figures_cached(*, petition):
+def dashboard_figures_cached(*, petition: Petition | None) -> DashboardFigures:
     """The figures as computed at most FIGURES_CACHE_SECONDS ago; computed now
     if the cache has none or cannot be reached."""
     key = f"dashboard:figures:{petition.pk if petition else 'all'}"
     try:
-        figures = cache.get(key)
+        figures: DashboardFigures | None = cache.get(key)
     except redis.RedisError:
         logger.warning("Cache unavailable; computing the dashboard's figures for this request")
         return dashboard_figures(petition=petition, now=timezone.now())

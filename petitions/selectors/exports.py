@@ -18,17 +18,32 @@ Only staff with `petitions.export_signature` may export; the email column
 also needs `petitions.view_signer_email`, and is never ticked by default.
 """
 
+from __future__ import annotations
+
 import contextlib
 import csv
 import hashlib
 import io
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import NotSupportedError, models
+from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
 from django_countries import countries
 
-from petitions.models import Signature
+from petitions.models import Petition, Signature
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    # _AsSqlType exists only in django-stubs: what as_sql returns, the SQL and its parameters.
+    from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
+
+# The export's rows: one tuple per signature of its fields as text, in the
+# order of the field names that come with it.
+ExportRows = QuerySet[Signature, tuple[str, ...]]
 
 # Rows fetched from the database at a time, and the size at which the CSV
 # buffer is handed to the web server: both bound the memory an export uses.
@@ -45,24 +60,35 @@ class UtcTimestampText(models.Func):
     arity = 1
     output_field = models.CharField()
 
-    def as_postgresql(self, compiler, connection, **extra_context):
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> _AsSqlType:
         # AT TIME ZONE 'UTC' makes the text independent of the session's time zone.
         template = """to_char((%(expressions)s) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
         return super().as_sql(compiler, connection, template=template, **extra_context)
 
-    def as_sqlite(self, compiler, connection, **extra_context):
+    def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any) -> _AsSqlType:
         # Django stores a timestamp in SQLite as UTC text, "YYYY-MM-DD HH:MM:SS"
         # and perhaps a fraction: its first 19 characters are the whole seconds.
         template = "replace(substr(%(expressions)s, 1, 19), ' ', 'T') || 'Z'"
         return super().as_sql(compiler, connection, template=template, **extra_context)
 
-    def as_sql(self, compiler, connection, **extra_context):
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> _AsSqlType:
         raise NotSupportedError(f"UtcTimestampText has no SQL for {connection.vendor}")
 
 
-def _selected_as_text(name):
+def _selected_as_text(name: str) -> models.Func | str:
     """What the database should send for the field `name`: text, never NULL."""
     field = Signature._meta.get_field(name)
+    selected: models.Func | str
     if isinstance(field, models.DateTimeField):
         selected = UtcTimestampText(name)
     elif isinstance(field, models.CharField):  # EmailField and CountryField too.
@@ -72,7 +98,7 @@ def _selected_as_text(name):
     return Coalesce(selected, models.Value("")) if field.null else selected
 
 
-def _country_name_renderer():
+def _country_name_renderer() -> Callable[[str], str]:
     # One table per export, in the language active for it: countries.name()
     # translates on every call and would take most of a large export's time.
     names = dict(countries)
@@ -86,7 +112,7 @@ class Column:
     field: str
     # Called once per export; returns the function that turns the field's
     # text into the column's. None: the text as the database sent it.
-    renderer: object = None
+    renderer: Callable[[], Callable[[str], str]] | None = None
     personal: bool = False
     default: bool = True
 
@@ -105,12 +131,14 @@ COLUMNS = [
 COLUMNS_BY_KEY = {column.key: column for column in COLUMNS}
 
 
-def cell_neutralise(text):
+def cell_neutralise(text: str) -> str:
     """The text with a leading apostrophe if a spreadsheet would read it as a formula."""
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def signatures_for_export(*, petition, states, columns):
+def signatures_for_export(
+    *, petition: Petition, states: Iterable[str], columns: Iterable[str]
+) -> tuple[ExportRows, list[str]]:
     """The rows of the export, as tuples of the columns' fields as text, in a fixed order."""
     fields = list(dict.fromkeys(COLUMNS_BY_KEY[key].field for key in columns))
     rows = (
@@ -121,7 +149,9 @@ def signatures_for_export(*, petition, states, columns):
     return rows, fields
 
 
-def csv_stream(*, rows, fields, columns, on_complete):
+def csv_stream(
+    *, rows: ExportRows, fields: list[str], columns: Iterable[str], on_complete: Callable[[str, int], None]
+) -> Iterator[bytes]:
     """Yield the CSV file in pieces of about FLUSH_BYTES, hashing exactly the
     bytes yielded; after the last piece has been taken, call
     `on_complete(sha256 hex digest, row count)`.
@@ -137,7 +167,7 @@ def csv_stream(*, rows, fields, columns, on_complete):
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
 
-    def take():
+    def take() -> bytes:
         data = buffer.getvalue().encode("utf-8")
         buffer.seek(0)
         buffer.truncate()
@@ -148,7 +178,9 @@ def csv_stream(*, rows, fields, columns, on_complete):
     row_count = 0
     # closing(): if the download is abandoned, the database cursor is closed
     # now rather than whenever the iterator is collected.
-    with contextlib.closing(rows.iterator(chunk_size=CHUNK_ROWS)) as records:
+    # iterator() returns a generator, which closing() needs; the stubs say only Iterator.
+    chunked = cast(Generator[tuple[str, ...], None, None], rows.iterator(chunk_size=CHUNK_ROWS))
+    with contextlib.closing(chunked) as records:
         for record in records:
             cells = [record[position] for position in positions]
             for index, render in rendered:
