@@ -36,6 +36,12 @@ def _signature(petition, number, **fields):
     return Signature(**(values | fields))
 
 
+def _repeat(petition, signature):
+    return outbox_entry(
+        Outbox.Kind.REPEAT_SIGNATURE, petition=petition, signer_address=signature.email_normalized
+    )
+
+
 def _columns(model, pk, leave_out=_OWN):
     row = model.objects.filter(pk=pk).values().get()
     return {name: value for name, value in row.items() if name not in leave_out}
@@ -50,22 +56,31 @@ class FastPathTests:
         entry_by_orm.save()
 
         fast, entry = _signature(petition, 2), outbox_entry(Outbox.Kind.CONFIRMATION_EMAIL)
-        assert fastsql.signature_insert(fast, entry) is True
+        assert fastsql.signature_insert(fast, entry, _repeat(petition, fast)) is True
         assert _columns(Signature, fast.pk) == _columns(Signature, by_orm.pk)
         outbox_own = {"id", "signature_id", "created_at", "next_attempt_at", "published_at"}
         assert _columns(Outbox, entry.pk, outbox_own) == _columns(Outbox, entry_by_orm.pk, outbox_own)
         assert Outbox.objects.get(pk=entry.pk).signature_id == fast.pk
+        assert not RepeatAttempt.objects.exists()
         # The instance now acts as one loaded from the database: saving it updates.
         fast.first_name = "Layla"
         fast.save()
         assert Signature.objects.filter(first_name="Layla").count() == 1 and Signature.objects.count() == 2
 
-    def test_a_repeat_signer_writes_nothing(self, petition):
-        assert fastsql.signature_insert(_signature(petition, 1), outbox_entry(Outbox.Kind.CONFIRMATION_EMAIL))
+    def test_a_repeat_signer_writes_the_repeat_entry_and_attempt_and_no_signature(self, petition):
+        first = _signature(petition, 1)
+        assert fastsql.signature_insert(first, outbox_entry(Outbox.Kind.CONFIRMATION_EMAIL), _repeat(petition, first))
         again, entry = _signature(petition, 1, first_name="Other"), outbox_entry(Outbox.Kind.CONFIRMATION_EMAIL)
-        assert fastsql.signature_insert(again, entry) is False
-        assert again.pk is None and entry.pk is None
-        assert (Signature.objects.count(), Outbox.objects.count()) == (1, 1)
+        repeat = _repeat(petition, again)
+        assert fastsql.signature_insert(again, entry, repeat) is False
+        assert again.pk is None and entry.pk is None and repeat.pk is not None
+        repeat_by_orm = _repeat(petition, again)
+        repeat_by_orm.save()
+        outbox_own = {"id", "created_at", "next_attempt_at", "published_at"}
+        assert _columns(Outbox, repeat.pk, outbox_own) == _columns(Outbox, repeat_by_orm.pk, outbox_own)
+        assert Signature.objects.count() == 1
+        attempt = RepeatAttempt.objects.get()
+        assert (attempt.ip_hash, attempt.email_domain, attempt.created_at) == ("abc", "example.org", again.created_at)
 
     def test_update_each_matches_bulk_update(self, petition):
         for number in range(6):

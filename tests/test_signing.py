@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from petitions.models import ConsentWording, Outbox, Signature
-from petitions.services import moderation, signing
+from petitions.services import moderation, signing, supporter_mail
 from tests.conftest import sign
 
 pytestmark = pytest.mark.django_db
@@ -156,6 +156,21 @@ class SigningTests:
 
 
 class RepeatSignerTests:
+    def test_a_repeat_signature_makes_the_same_statements_as_a_first_one(self, client, petition, signer):
+        """Nothing in the request's work tells whether the address had signed."""
+
+        def statements_of_signing(data):
+            with CaptureQueriesContext(connection) as queries:
+                assert sign(client, petition, data).status_code == 302
+            shapes = [re.sub(r"'[^']*'|\b\d+\b", "?", query["sql"]) for query in queries]
+            return [shape for shape in shapes if "INSERT" in shape or "UPDATE" in shape or "SELECT" in shape]
+
+        statements_of_signing(signer | {"email": "warm.caches@example.org"})  # the caches a process keeps
+        first = statements_of_signing(signer)
+        again = statements_of_signing(signer)
+        assert len(first) == len(again)
+        assert [shape.split(" ")[:3] for shape in first] == [shape.split(" ")[:3] for shape in again]
+
     def test_it_shows_a_repeat_signer_the_same_page_as_a_first_signer(self, client, petition, signer, repeat_signer):
         first = sign(client, petition, signer)
         repeat = sign(client, petition, repeat_signer)
@@ -167,7 +182,8 @@ class RepeatSignerTests:
         sign(client, petition, signer)
         for _ in range(settings.REPEAT_NOTICE_LIMIT + 3):
             assert sign(client, petition, repeat_signer).status_code == 302
-        kinds = list(Outbox.objects.order_by("pk").values_list("kind", flat=True))
+        supporter_mail.outbox_drain()  # resolves the repeats, off the request path
+        kinds = list(Outbox.objects.filter(state=Outbox.State.DONE).order_by("pk").values_list("kind", flat=True))
         expected = [Outbox.Kind.CONFIRMATION_EMAIL] + [Outbox.Kind.ALREADY_SIGNED_EMAIL] * settings.REPEAT_NOTICE_LIMIT
         assert kinds == expected
 
@@ -175,7 +191,8 @@ class RepeatSignerTests:
         sign(client, petition, signer)
         moderation.signatures_invalidate(signature_ids=[Signature.objects.get().pk], actor=None, reason="test")
         assert sign(client, petition, signer).status_code == 302
-        assert Outbox.objects.count() == 1
+        supporter_mail.outbox_drain()
+        assert Outbox.objects.exclude(state=Outbox.State.SKIPPED).count() == 1
 
     def test_the_database_allows_one_signature_per_normalised_email(self, petition):
         consent = ConsentWording.objects.get(kind="letter")

@@ -82,6 +82,9 @@ class Outbox(models.Model):
         REMINDER_EMAIL = "reminder_email", "Reminder to confirm"
         THANKS_EMAIL = "thanks_email", "Thank-you email"
         MAILING_TEST = "mailing_test", "Test copy of an update"
+        # Written by the sign request when the mailbox had already signed; the
+        # drain resolves it into an already-signed email, or skips it.
+        REPEAT_SIGNATURE = "repeat_signature", "Repeat signature to resolve"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -94,6 +97,12 @@ class Outbox(models.Model):
     signature = models.ForeignKey(Signature, on_delete=models.CASCADE, related_name="outbox", null=True)
     mailing = models.ForeignKey("Mailing", on_delete=models.CASCADE, related_name="+", null=True, blank=True)
     to_email = models.EmailField(blank=True, help_text="For messages to staff rather than a signer.")
+    # A repeat signature's petition and canonical address, until the drain
+    # resolves it to the signature (then cleared).
+    petition = models.ForeignKey(
+        Petition, on_delete=models.CASCADE, related_name="+", null=True, blank=True, db_index=False
+    )
+    signer_address = models.CharField(max_length=254, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     # When this entry was last handed to the broker; it is handed over again if

@@ -57,6 +57,7 @@ def _anonymise(signature_ids: list[int]) -> int:
     )
     # Mail logs: the outbox, copies of updates, the ESP's events, suppressions.
     Outbox.objects.filter(signature_id__in=signature_ids).delete()
+    Outbox.objects.filter(signer_address__in=addresses).delete()  # repeat signatures not yet resolved
     copies = MailingRecipient.objects.filter(Q(signature_id__in=signature_ids) | Q(email_normalized__in=addresses))
     for recipient in copies:
         MailingRecipient.objects.filter(pk=recipient.pk).update(

@@ -6,15 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from petitions import caches
 from petitions.addresses import email_canonical, email_domain, email_for_sending
 from petitions.fastsql import signature_insert
-from petitions.models import ConsentWording, Outbox, Petition, RepeatAttempt, Signature
+from petitions.models import ConsentWording, Outbox, Petition, Signature
 from petitions.services import screening
 from petitions.services.letters import letters_create
 from petitions.services.supporter_mail import drain_wake_on_commit, outbox_add, outbox_entry
@@ -63,7 +61,9 @@ def signature_create(
 
     A repeat signer (same petition, same mailbox by petitions.addresses)
     changes nothing but gets an already-signed email, at most
-    REPEAT_NOTICE_LIMIT times. A signature from a blocklisted source is
+    REPEAT_NOTICE_LIMIT times; the request writes the same rows for both
+    (petitions.fastsql.signature_insert), so neither its answer nor its
+    timing tells whether the address had signed. A signature from a blocklisted source is
     recorded but held for review, and no email is sent; the rate limits are
     applied the same way by the outbox drain before it sends the confirmation
     email (screening.signatures_hold_over_limits). Either way the caller shows
@@ -97,23 +97,18 @@ def signature_create(
         flagged_at=now if held_because else None,
         created_at=now,
     )
-    entry = None if held_because else outbox_entry(Outbox.Kind.CONFIRMATION_EMAIL, now=now)
-    if signature_insert(signature, entry):
-        if entry is not None:
-            drain_wake_on_commit([entry.pk])
-        return SignOutcome(signature=signature, is_new=True)
-    with transaction.atomic():
-        # A repeat counts toward the rate limits as a new signature would.
-        RepeatAttempt.objects.create(ip_hash=signature.ip_hash, email_domain=signature.email_domain, created_at=now)
-        signature = Signature.objects.select_for_update().get(petition=petition, email_normalized=canonical)
-        if (
-            signature.state != Signature.State.INVALIDATED
-            and not signature.flag_reason
-            and signature.repeat_notices_sent < settings.REPEAT_NOTICE_LIMIT
-        ):
-            Signature.objects.filter(pk=signature.pk).update(repeat_notices_sent=F("repeat_notices_sent") + 1)
-            outbox_add(Outbox.Kind.ALREADY_SIGNED_EMAIL, signature=signature, now=now)
-    return SignOutcome(signature=signature, is_new=False)
+    entry = outbox_entry(Outbox.Kind.CONFIRMATION_EMAIL, now=now)
+    if held_because:
+        # Recorded, so the request does what every other does; never sent.
+        entry.state, entry.done_at, entry.last_error = Outbox.State.SKIPPED, now, f"Held for review ({held_because})."
+    # If this mailbox has signed already, this is written instead; the drain
+    # resolves it (supporter_mail.repeats_resolve), off the request path.
+    repeat = outbox_entry(Outbox.Kind.REPEAT_SIGNATURE, now=now, petition=petition, signer_address=canonical)
+    is_new = signature_insert(signature, entry, repeat)
+    written = entry if is_new else repeat
+    if written.state == Outbox.State.PENDING:
+        drain_wake_on_commit([written.pk])
+    return SignOutcome(signature=signature, is_new=is_new)
 
 
 class ConfirmResult:

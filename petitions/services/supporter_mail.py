@@ -30,7 +30,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from petitions import emails
@@ -175,15 +175,54 @@ def _claim(limit: int) -> list[Outbox]:
     )
 
 
+def repeats_resolve(entries: list[Outbox]) -> list[Outbox]:
+    """Turn the repeat signatures among claimed entries into already-signed
+    emails (at most REPEAT_NOTICE_LIMIT per signature, none to an invalidated
+    or held signature), skipping the rest; return the entries to send."""
+    repeats = [entry for entry in entries if entry.kind == Outbox.Kind.REPEAT_SIGNATURE]
+    if not repeats:
+        return entries
+    kept = [entry for entry in entries if entry.kind != Outbox.Kind.REPEAT_SIGNATURE]
+    now = timezone.now()
+    with transaction.atomic():
+        for entry in repeats:
+            signature = (
+                Signature.objects.select_for_update()
+                .select_related("petition")
+                .filter(petition_id=entry.petition_id, email_normalized=entry.signer_address)
+                .first()
+            )
+            if (
+                signature is None
+                or signature.state == Signature.State.INVALIDATED
+                or signature.flag_reason
+                or signature.repeat_notices_sent >= settings.REPEAT_NOTICE_LIMIT
+            ):
+                Outbox.objects.filter(pk=entry.pk).update(
+                    state=Outbox.State.SKIPPED, done_at=now, signer_address="",
+                    last_error="Repeat signature: no notice (limit reached, invalidated, held or erased).",
+                )
+                continue
+            Signature.objects.filter(pk=signature.pk).update(repeat_notices_sent=F("repeat_notices_sent") + 1)
+            Outbox.objects.filter(pk=entry.pk).update(
+                kind=Outbox.Kind.ALREADY_SIGNED_EMAIL, signature=signature, signer_address=""
+            )
+            entry.kind, entry.signature, entry.signer_address = Outbox.Kind.ALREADY_SIGNED_EMAIL, signature, ""
+            kept.append(entry)
+    return sorted(kept, key=lambda entry: entry.pk)
+
+
 def _send_claimed(claimed: list[Outbox], *, sent: dict[Any, str]) -> tuple[int, bool]:
     """Send what a drain claimed, adding what was sent to `sent`. Returns how
     many entries were handled, and whether the ESP failed transiently (what
     was left unsent is then given back)."""
+    handled = len(claimed)
+    claimed = repeats_resolve(claimed)
     together, alone, suppressions = _together_and_alone(claimed)
     outcome = _deliver_together(together, sent=sent) if together else None
     if outcome == engine.TRANSIENT:
         engine.release(OUTBOX, alone)
-        return len(claimed) - len(alone), True
+        return handled - len(alone), True
     if outcome == engine.REFUSED_UNSENT:
         # One by one: the ESP refuses only the address at fault.
         Outbox.objects.filter(pk__in=[entry.pk for entry in together]).update(batch=None)
@@ -191,7 +230,7 @@ def _send_claimed(claimed: list[Outbox], *, sent: dict[Any, str]) -> tuple[int, 
     results, unsent = engine.send_each(
         OUTBOX, alone, build=_builder(suppressions), key=lambda entry: entry.idempotency_key, sent=sent
     )
-    return len(claimed) - len(unsent), engine.TRANSIENT in results.values()
+    return handled - len(unsent), engine.TRANSIENT in results.values()
 
 
 def _together_and_alone(claimed: list[Outbox]) -> tuple[list[Outbox], list[Outbox], dict[str, Suppression] | None]:
@@ -348,7 +387,7 @@ def outbox_deliver(*, outbox_id: int) -> str | None:
     if not claimed:
         return None
     entry = Outbox.objects.select_related("signature__petition", "mailing__petition").get(pk=outbox_id)
-    if not _screen([entry]):
+    if not repeats_resolve([entry]) or not _screen([entry]):
         return None
     sent: dict[Any, str] = {}
     engine.send_each(OUTBOX, [entry], build=_builder(None), key=lambda row: row.idempotency_key, sent=sent)
