@@ -21,7 +21,10 @@ from tests.conftest import PASSWORD
 from tests.support.processes import WebServer
 from tests.test_browser import chromium_path
 
-SCREENSHOTS = Path(os.environ.get("STAFF_PHONE_SCREENSHOTS") or Path(__file__).resolve().parent.parent / "var" / "screenshots")
+# STAFF_PHONE_SCREENSHOTS puts the screenshots elsewhere, to compare two versions.
+SCREENSHOTS = Path(
+    os.environ.get("STAFF_PHONE_SCREENSHOTS") or Path(__file__).resolve().parent.parent / "var" / "screenshots"
+)
 PHONE = {"width": 390, "height": 844}
 # Signers from a few countries, with the long names and addresses that widen a list.
 SIGNERS = [
@@ -205,7 +208,9 @@ class SignatureCountryFilterTests:
 
     def test_the_review_queues_offer_the_same_countries(self, client, superuser, petition):
         signatures = signatures_add(petition, SIGNERS)
-        Signature.objects.filter(pk=signatures[0].pk).update(flag_reason="wave", comment="Free them", comment_state="pending")
+        Signature.objects.filter(pk=signatures[0].pk).update(
+            flag_reason="wave", comment="Free them", comment_state=Signature.CommentState.PENDING
+        )
         client.force_login(superuser)
         for name in ("flaggedsignature", "signercomment"):
             response = client.get(reverse(f"admin:petitions_{name}_changelist"))

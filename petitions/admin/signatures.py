@@ -2,7 +2,7 @@
 
 import logging
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -23,6 +23,9 @@ from petitions.addresses import email_canonical
 from petitions.admin.records import OfferedFiltersOnly
 from petitions.models import FlaggedSignature, Petition, Signature, SignatureQuerySet, SignerComment
 from petitions.services import moderation, privacy
+
+if TYPE_CHECKING:
+    from django.contrib.admin.filters import _ListFilterChoices  # A TypedDict of django-stubs only.
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +100,7 @@ class SignedCountryFilter(admin.ChoicesFieldListFilter):
             for number, (code, _name) in enumerate(self.offered)
         }
 
-    def choices(self, changelist: ChangeList) -> Iterator[dict[str, Any]]:
+    def choices(self, changelist: ChangeList) -> "Iterator[_ListFilterChoices]":
         facet_counts = self.get_facet_queryset(changelist) if changelist.add_facets else None
         yield {
             "selected": self.lookup_val is None,
