@@ -11,7 +11,7 @@ from django.utils import timezone
 from petitions.models import Letter, Outbox, Petition, Signature
 from petitions.selectors.counts import confirmed_count_from_database
 from petitions.services import letters as letter_service
-from petitions.services import moderation, signing, supporter_mail
+from petitions.services import moderation, signing, supporter_mail, waves
 from tests.conftest import sign
 
 pytestmark = pytest.mark.django_db
@@ -124,6 +124,8 @@ def bots_sign(client, petition, signer, emails_and_names, *, drain_every=50):
 def waves_on(settings, monkeypatch):
     settings.WAVE_MIN_SIGNATURES = 40
     monkeypatch.setattr(supporter_mail, "DRAIN_GATHER_SECONDS", 0)
+    # Scan the window at every batch: these waves arrive within seconds.
+    monkeypatch.setattr(waves, "CHECK_SECONDS", 0)
 
 
 class WaveTests:
@@ -160,3 +162,17 @@ class WaveTests:
         crowd = [(f"p{n}@mail{n}.example", first[n % 10], last[n // 10 % 10]) for n in range(300)]
         bots_sign(client, delayed, signer, crowd)
         assert not Signature.objects.exclude(flag_reason="").exists()
+
+
+class WaveScanTests:
+    def test_between_scans_new_signatures_of_a_known_wave_are_held_without_a_scan(
+        self, client, delayed, signer, waves_on, monkeypatch, django_assert_max_num_queries
+    ):
+        bots = [(f"bot{n}@quickvotes.example", "Jan", f"Kowalski{chr(97 + n % 26)}") for n in range(60)]
+        bots_sign(client, delayed, signer, bots)  # scanned: a wave
+        monkeypatch.setattr(waves, "CHECK_SECONDS", 600)
+        waves.waves_flag(signatures=list(Signature.objects.all()[:1]))  # scans once more, and keeps what it found
+        sign(client, delayed, signer | {"email": "late-bot@quickvotes.example", "last_name": "Kowalskiq"})
+        late = Signature.objects.get(email="late-bot@quickvotes.example")
+        with django_assert_max_num_queries(1):  # the flag itself; no scan of the window
+            assert waves.waves_flag(signatures=[late]) == {late.pk}

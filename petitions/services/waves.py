@@ -23,13 +23,16 @@ bulk invalidation by domain or time window do in one step.
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Q
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from petitions.models import Signature
 from petitions.services.screening import LARGE_PROVIDERS
@@ -65,55 +68,95 @@ def name_pattern(first_name: str, last_name: str) -> str:
     return re.sub(r"(.)\1+", r"\1", shape)
 
 
+# The window is scanned at most this often per petition (the drain asks for
+# every batch of 50); in between, new signatures are matched against the waves
+# found then, so a wave costs a few set lookups per signature.
+CHECK_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Wave:
+    reason: str
+    kind: str  # "domain" or "pattern"
+    value: str
+
+    def takes(self, signature: Signature) -> bool:
+        if self.kind == "domain":
+            return signature.email_domain == self.value
+        return name_pattern(signature.first_name, signature.last_name) == self.value
+
+
 def waves_flag(*, signatures: Sequence[Signature]) -> set[int]:
     """Flag, silently, the waves these new signatures belong to (every
-    undecided signature of each wave in the window); return the ids among
-    `signatures` that were flagged."""
+    undecided signature of each wave in the window, when the window is
+    scanned); return the ids among `signatures` that were flagged."""
     by_petition: dict[int, list[Signature]] = defaultdict(list)
     for signature in signatures:
         by_petition[signature.petition_id].append(signature)
     flagged: set[int] = set()
     for petition_id, group in by_petition.items():
         newest = max(signature.created_at for signature in group)
-        window = Signature.objects.filter(
-            petition_id=petition_id, created_at__gt=newest - WAVE_WINDOW, created_at__lte=newest
+        waves, members = _waves_current(petition_id, newest)
+        undecided = Signature.objects.filter(flag_reason="", last_decision__isnull=True).exclude(
+            state=Signature.State.INVALIDATED
         )
-        undecided = window.filter(flag_reason="", last_decision__isnull=True).exclude(state=Signature.State.INVALIDATED)
-        for reason, members in _waves(petition_id, group, newest).items():
-            now = timezone.now()
-            undecided.filter(pk__in=members).update(flag_reason=reason[:200], flagged_at=now)
-            flagged |= {signature.pk for signature in group if signature.pk in members}
+        for wave in waves:
+            taken = {signature.pk for signature in group if wave.takes(signature)}
+            ids = taken | members.get(wave.reason, set())
+            if ids:
+                undecided.filter(pk__in=ids).update(flag_reason=wave.reason[:200], flagged_at=timezone.now())
+            flagged |= taken
     return flagged
 
 
-def _waves(petition_id: int, group: list[Signature], newest: datetime) -> dict[str, set[int]]:
-    """{reason: ids of the signatures in the window that belong to that wave}."""
+def _waves_current(petition_id: int, newest: datetime) -> tuple[list[Wave], dict[str, set[int]]]:
+    """The waves of the petition's last WAVE_WINDOW, as scanned at most
+    CHECK_SECONDS ago; with the window's members of each when scanned now."""
+    key = f"waves:{petition_id}"
+    try:
+        kept = cache.get(key)
+    except RedisError:
+        kept = None
+    if kept is not None:
+        return kept, {}
+    found = _waves_scan(petition_id, newest)
+    waves = [wave for wave, _members in found]
+    try:
+        cache.set(key, waves, CHECK_SECONDS)
+    except RedisError:
+        pass  # scanned again next time
+    return waves, {wave.reason: members for wave, members in found}
+
+
+def _waves_scan(petition_id: int, newest: datetime) -> list[tuple[Wave, set[int]]]:
+    """Each wave in the window ending at `newest`, with the ids of its signatures."""
     start = newest - WAVE_WINDOW
     recent = Signature.objects.filter(petition_id=petition_id, created_at__gt=start, created_at__lte=newest)
-    waves: dict[str, set[int]] = {}
     window_total = recent.count()
-    domains = {s.email_domain for s in group if s.email_domain and s.email_domain not in LARGE_PROVIDERS}
-    if domains:
-        counts = (
-            Signature.objects.filter(
-                petition_id=petition_id, email_domain__in=domains, created_at__gt=start - BASELINE,
-                created_at__lte=newest,
-            )
-            .values("email_domain")
-            .annotate(
-                in_window=Count("pk", filter=Q(created_at__gt=start)),
-                in_baseline=Count("pk", filter=Q(created_at__lte=start)),
-            )
+    if window_total < settings.WAVE_MIN_SIGNATURES:
+        return []
+    found: list[tuple[Wave, set[int]]] = []
+    counts = (
+        Signature.objects.filter(petition_id=petition_id, created_at__gt=start - BASELINE, created_at__lte=newest)
+        .exclude(email_domain__in=LARGE_PROVIDERS)
+        .values("email_domain")
+        .annotate(
+            in_window=Count("pk", filter=Q(created_at__gt=start)),
+            in_baseline=Count("pk", filter=Q(created_at__lte=start)),
         )
-        for row in counts:
-            if _surging(row["in_window"], row["in_baseline"], window_total):
-                members = set(recent.filter(email_domain=row["email_domain"]).values_list("pk", flat=True))
-                waves[f"wave: {row['in_window']} signatures from {row['email_domain']} in 5 minutes"] = members
+        .filter(in_window__gte=settings.WAVE_MIN_SIGNATURES)
+    )
+    for row in counts:
+        if row["email_domain"] and _surging(row["in_window"], row["in_baseline"], window_total):
+            reason = f"wave: {row['in_window']} signatures from {row['email_domain']} in 5 minutes"
+            members = set(recent.filter(email_domain=row["email_domain"]).values_list("pk", flat=True))
+            found.append((Wave(reason, "domain", row["email_domain"]), members))
     names = list(recent.values_list("pk", "first_name", "last_name")[:NAME_SAMPLE])
-    patterns = Counter(name_pattern(first, last) for _pk, first, last in names)
-    wanted = {name_pattern(s.first_name, s.last_name) for s in group}
-    for pattern, count in patterns.items():
-        if pattern in wanted and _large(count, min(window_total, NAME_SAMPLE)):
-            members = {pk for pk, first, last in names if name_pattern(first, last) == pattern}
-            waves[f"wave: {count} signatures named like \"{pattern}\" in 5 minutes"] = members
-    return waves
+    by_pattern: dict[str, set[int]] = defaultdict(set)
+    for pk, first, last in names:
+        by_pattern[name_pattern(first, last)].add(pk)
+    for pattern, members in by_pattern.items():
+        if _large(len(members), min(window_total, NAME_SAMPLE)):
+            reason = f"wave: {len(members)} signatures named like \"{pattern}\" in 5 minutes"
+            found.append((Wave(reason, "pattern", pattern), members))
+    return found
