@@ -198,8 +198,13 @@ def email_for_sending(address: str) -> str:
     if not at:
         return text
     local, domain = local.strip(), domain.strip()
-    ascii_form = _a_label(domain) or _a_label(_fold(domain))
-    return f"{local}@{ascii_form or domain}"
+    return f"{local}@{_domain_for_sending(domain)}"
+
+
+@lru_cache(maxsize=8192)
+def _domain_for_sending(domain: str) -> str:
+    """The domain as its A-label, else as typed; kept per process like _domain_cached."""
+    return _a_label(domain) or _a_label(_fold(domain)) or domain
 
 
 def address_hash(canonical: str) -> str:

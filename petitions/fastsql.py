@@ -89,13 +89,15 @@ def _typed_placeholders(connection: BaseDatabaseWrapper, model: type[models.Mode
     return _typed_lists[key]
 
 
-def signature_insert(signature: Signature, entry: Outbox, repeat: Outbox) -> bool:
+def signature_insert(signature: Signature, entry: Outbox) -> tuple[bool, int]:
     """Write `signature` with its outbox `entry` (its confirmation email), or,
-    if the mailbox has already signed this petition, the `repeat` entry and a
-    RepeatAttempt (for the rate limits) instead. Returns True for a new
-    signature. Either way the request makes the same statements, so a repeat
-    signer's answer takes no longer than a first signer's. Sets the ids of
-    what was written (and entry.signature)."""
+    if the mailbox has already signed this petition, a repeat-signature entry
+    (the same entry, of kind REPEAT_SIGNATURE, pending, naming the petition and
+    the canonical address) and a RepeatAttempt for the rate limits instead.
+    Either way the request makes the same statements, so a repeat signer's
+    answer takes no longer than a first signer's. Returns (new signature?, the
+    id of the outbox entry written); sets the ids (and entry.signature) of a
+    new signature and its entry."""
     # The connection itself, not django.db.connection: that proxy looks the
     # connection up again on every attribute read, and preparing the rows'
     # values reads it some sixty times.
@@ -107,7 +109,7 @@ def signature_insert(signature: Signature, entry: Outbox, repeat: Outbox) -> boo
         f" ON CONFLICT ({_one_signer_per_petition(connection)}) DO NOTHING RETURNING {quote('id')}"
     )
     entry_columns, entry_values = _columns_and_values(connection, entry, leave_out=frozenset({"signature_id"}))
-    _repeat_columns, repeat_values = _columns_and_values(connection, repeat, leave_out=frozenset({"signature_id"}))
+    repeat_values = _as_repeat(connection, entry_values, signature)
     attempt = RepeatAttempt(
         ip_hash=signature.ip_hash, email_domain=signature.email_domain, created_at=signature.created_at
     )
@@ -148,11 +150,21 @@ def signature_insert(signature: Signature, entry: Outbox, repeat: Outbox) -> boo
             )
             (entry_id,) = cursor.fetchone()
     if not _saved(connection, signature, signature_id):
-        _saved(connection, repeat, entry_id)
-        return False
+        return False, entry_id
     _saved(connection, entry, entry_id)
     entry.signature = signature
-    return True
+    return True, entry_id
+
+
+def _as_repeat(connection: BaseDatabaseWrapper, entry_values: list[Any], signature: Signature) -> list[Any]:
+    """A confirmation entry's prepared values as the repeat-signature entry's
+    (cheaper than preparing a second model instance on every signature)."""
+    fields, _columns = _fields_and_columns(connection, Outbox, frozenset({"signature_id"}))
+    changes = {
+        "kind": Outbox.Kind.REPEAT_SIGNATURE.value, "state": Outbox.State.PENDING.value, "done_at": None,
+        "last_error": "", "petition_id": signature.petition_id, "signer_address": signature.email_normalized,
+    }
+    return [changes.get(field.attname, value) for field, value in zip(fields, entry_values, strict=True)]
 
 
 def _saved(connection: BaseDatabaseWrapper, instance: models.Model, pk: int | None) -> bool:

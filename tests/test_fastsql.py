@@ -56,7 +56,7 @@ class FastPathTests:
         entry_by_orm.save()
 
         fast, entry = _signature(petition, 2), outbox_entry(Outbox.Kind.CONFIRMATION_EMAIL)
-        assert fastsql.signature_insert(fast, entry, _repeat(petition, fast)) is True
+        assert fastsql.signature_insert(fast, entry) == (True, entry.pk)
         assert _columns(Signature, fast.pk) == _columns(Signature, by_orm.pk)
         outbox_own = {"id", "signature_id", "created_at", "next_attempt_at", "published_at"}
         assert _columns(Outbox, entry.pk, outbox_own) == _columns(Outbox, entry_by_orm.pk, outbox_own)
@@ -69,15 +69,14 @@ class FastPathTests:
 
     def test_a_repeat_signer_writes_the_repeat_entry_and_attempt_and_no_signature(self, petition):
         first = _signature(petition, 1)
-        assert fastsql.signature_insert(first, outbox_entry(Outbox.Kind.CONFIRMATION_EMAIL), _repeat(petition, first))
+        assert fastsql.signature_insert(first, outbox_entry(Outbox.Kind.CONFIRMATION_EMAIL))[0] is True
         again, entry = _signature(petition, 1, first_name="Other"), outbox_entry(Outbox.Kind.CONFIRMATION_EMAIL)
-        repeat = _repeat(petition, again)
-        assert fastsql.signature_insert(again, entry, repeat) is False
-        assert again.pk is None and entry.pk is None and repeat.pk is not None
+        is_new, repeat_id = fastsql.signature_insert(again, entry)
+        assert is_new is False and again.pk is None and entry.pk is None
         repeat_by_orm = _repeat(petition, again)
         repeat_by_orm.save()
         outbox_own = {"id", "created_at", "next_attempt_at", "published_at"}
-        assert _columns(Outbox, repeat.pk, outbox_own) == _columns(Outbox, repeat_by_orm.pk, outbox_own)
+        assert _columns(Outbox, repeat_id, outbox_own) == _columns(Outbox, repeat_by_orm.pk, outbox_own)
         assert Signature.objects.count() == 1
         attempt = RepeatAttempt.objects.get()
         assert (attempt.ip_hash, attempt.email_domain, attempt.created_at) == ("abc", "example.org", again.created_at)

@@ -101,13 +101,11 @@ def signature_create(
     if held_because:
         # Recorded, so the request does what every other does; never sent.
         entry.state, entry.done_at, entry.last_error = Outbox.State.SKIPPED, now, f"Held for review ({held_because})."
-    # If this mailbox has signed already, this is written instead; the drain
-    # resolves it (supporter_mail.repeats_resolve), off the request path.
-    repeat = outbox_entry(Outbox.Kind.REPEAT_SIGNATURE, now=now, petition=petition, signer_address=canonical)
-    is_new = signature_insert(signature, entry, repeat)
-    written = entry if is_new else repeat
-    if written.state == Outbox.State.PENDING:
-        drain_wake_on_commit([written.pk])
+    # If this mailbox has signed already, a repeat-signature entry is written
+    # instead; the drain resolves it (supporter_mail.repeats_resolve).
+    is_new, outbox_id = signature_insert(signature, entry)
+    if not is_new or entry.state == Outbox.State.PENDING:
+        drain_wake_on_commit([outbox_id])
     return SignOutcome(signature=signature, is_new=is_new)
 
 
