@@ -79,9 +79,9 @@ def _placeholders(values: list[Any]) -> str:
 
 
 def _typed_placeholders(connection: BaseDatabaseWrapper, model: type[models.Model], leave_out: frozenset[str]) -> str:
-    """Placeholders cast to their columns' types: a UNION would otherwise type
-    an untyped NULL or string as text, which PostgreSQL will not put into a
-    timestamp or integer column."""
+    """Placeholders cast to their columns' types: a VALUES list or a UNION
+    would otherwise type an untyped NULL or string as text, which PostgreSQL
+    will not put into a timestamp or integer column."""
     key = (connection.vendor, model, leave_out)
     if key not in _typed_lists:
         fields, _columns = _fields_and_columns(connection, model, leave_out)
@@ -109,25 +109,27 @@ def signature_insert(signature: Signature, entry: Outbox) -> tuple[bool, int]:
         f" ON CONFLICT ({_one_signer_per_petition(connection)}) DO NOTHING RETURNING {quote('id')}"
     )
     entry_columns, entry_values = _columns_and_values(connection, entry, leave_out=frozenset({"signature_id"}))
-    repeat_values = _as_repeat(connection, entry_values, signature)
     attempt = RepeatAttempt(
         ip_hash=signature.ip_hash, email_domain=signature.email_domain, created_at=signature.created_at
     )
     attempt_columns, attempt_values = _columns_and_values(connection, attempt)
     outbox, attempts = quote(Outbox._meta.db_table), quote(RepeatAttempt._meta.db_table)
     if connection.vendor == "postgresql":
-        typed = _typed_placeholders(connection, Outbox, frozenset({"signature_id"}))
-        # One statement, atomic on its own: no transaction round trips.
+        # One statement, atomic on its own: no transaction round trips. The
+        # entry's values travel once (psycopg caches a statement's parsing only
+        # up to 50 parameters); the repeat entry is the same row with its kind,
+        # state, petition and address replaced.
         with connection.cursor() as cursor:
             cursor.execute(
-                f"WITH new_signature AS ({insert_signature}),"
+                f"WITH entry ({entry_columns}) AS (VALUES ({_typed_placeholders(connection, Outbox, _NO_SIGNATURE)})),"
+                f" new_signature AS ({insert_signature}),"
                 f" attempt AS (INSERT INTO {attempts} ({attempt_columns})"
                 f" SELECT {_placeholders(attempt_values)} WHERE NOT EXISTS (SELECT 1 FROM new_signature) RETURNING 1)"
                 f" INSERT INTO {outbox} ({entry_columns}, signature_id)"
-                f" SELECT {typed}, id FROM new_signature"
-                f" UNION ALL SELECT {typed}, NULL FROM attempt"
+                f" SELECT entry.*, new_signature.id FROM entry, new_signature"
+                f" UNION ALL SELECT {_repeat_select(connection)}, NULL FROM entry, attempt"
                 f" RETURNING signature_id, id",
-                values + attempt_values + entry_values + repeat_values,
+                entry_values + values + attempt_values + _repeat_given(connection, signature),
             )
             signature_id, entry_id = cursor.fetchone()
     else:
@@ -142,7 +144,7 @@ def signature_insert(signature: Signature, entry: Outbox) -> tuple[bool, int]:
                 f" WHERE changes() = 0",
                 attempt_values,
             )
-            chosen = entry_values if signature_id else repeat_values
+            chosen = entry_values if signature_id else _as_repeat(connection, entry_values, signature)
             cursor.execute(
                 f"INSERT INTO {outbox} ({entry_columns}, signature_id) VALUES ({_placeholders(chosen)}, %s)"
                 f" RETURNING id",
@@ -156,15 +158,49 @@ def signature_insert(signature: Signature, entry: Outbox) -> tuple[bool, int]:
     return True, entry_id
 
 
+# What makes a confirmation entry's row the repeat-signature entry's.
+_REPEAT_CONSTANTS = {
+    "kind": Outbox.Kind.REPEAT_SIGNATURE.value, "state": Outbox.State.PENDING.value, "done_at": None, "last_error": "",
+}
+_REPEAT_GIVEN = ("petition_id", "signer_address")
+_NO_SIGNATURE = frozenset({"signature_id"})
+
+
 def _as_repeat(connection: BaseDatabaseWrapper, entry_values: list[Any], signature: Signature) -> list[Any]:
     """A confirmation entry's prepared values as the repeat-signature entry's
     (cheaper than preparing a second model instance on every signature)."""
-    fields, _columns = _fields_and_columns(connection, Outbox, frozenset({"signature_id"}))
-    changes = {
-        "kind": Outbox.Kind.REPEAT_SIGNATURE.value, "state": Outbox.State.PENDING.value, "done_at": None,
-        "last_error": "", "petition_id": signature.petition_id, "signer_address": signature.email_normalized,
-    }
+    fields, _columns = _fields_and_columns(connection, Outbox, _NO_SIGNATURE)
+    changes = _REPEAT_CONSTANTS | {"petition_id": signature.petition_id, "signer_address": signature.email_normalized}
     return [changes.get(field.attname, value) for field, value in zip(fields, entry_values, strict=True)]
+
+
+def _repeat_given(connection: BaseDatabaseWrapper, signature: Signature) -> list[Any]:
+    """The repeat entry's own values, in the order its columns come."""
+    given = {"petition_id": signature.petition_id, "signer_address": signature.email_normalized}
+    fields, _columns = _fields_and_columns(connection, Outbox, _NO_SIGNATURE)
+    return [given[field.attname] for field in fields if field.attname in given]
+
+
+_repeat_selects: dict[str, str] = {}
+
+
+def _repeat_select(connection: BaseDatabaseWrapper) -> str:
+    """The select list of the repeat entry from the `entry` row: constants as
+    literals (our own, so safe to write inline), petition and address as the
+    statement's last two parameters, every other column as the entry's."""
+    if connection.vendor not in _repeat_selects:
+        fields, _columns = _fields_and_columns(connection, Outbox, _NO_SIGNATURE)
+        items = []
+        for field in fields:
+            if field.attname in _REPEAT_GIVEN:
+                items.append(f"CAST(%s AS {field.db_type(connection)})")
+            elif field.attname in _REPEAT_CONSTANTS:
+                constant = _REPEAT_CONSTANTS[field.attname]
+                items.append("NULL" if constant is None else f"'{constant}'")
+            else:
+                items.append(f"entry.{connection.ops.quote_name(field.column)}")
+        _repeat_selects[connection.vendor] = ", ".join(items)
+    return _repeat_selects[connection.vendor]
 
 
 def _saved(connection: BaseDatabaseWrapper, instance: models.Model, pk: int | None) -> bool:
