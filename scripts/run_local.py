@@ -376,6 +376,10 @@ def main():
         # Empty counts as unset, as it does in the settings.
         env["DEBUG"] = env.get("DEBUG") or "1"
         env["SITE_URL"] = env.get("SITE_URL") or f"http://127.0.0.1:{port}"
+        # Trying the service by hand, letters show in var/mail/ a minute after
+        # confirming rather than after production's quarter of an hour. This
+        # is the delay a petition loaded now starts with; staff change it.
+        env["LETTER_RELEASE_MINUTES"] = env.get("LETTER_RELEASE_MINUTES") or "1"
         site_url = env["SITE_URL"].rstrip("/")
         # Children write through pipes to us; unbuffered output keeps their
         # lines in step with what they do, instead of arriving in bursts.

@@ -20,7 +20,7 @@ from petitions.services.content import petition_seed_load
 
 # Fixture modules whose fixtures every test can use without importing them.
 # Registered once here: pytest refuses a module registered as a plugin twice.
-pytest_plugins = ["tests.support.fault_fixtures", "tests.support.fault_report"]
+pytest_plugins = ["tests.support.fault_fixtures", "tests.support.fault_report", "tests.support.browser"]
 
 SIGNER = {
     "first_name": "Amira",

@@ -26,8 +26,8 @@ from petitions.services import signing
 from petitions.services.content import petition_save, petition_seed_load
 from petitions.tokens import confirmation_token_make, unsubscribe_token_make
 from tests.conftest import sign
+from tests.support.browser import chromium_path
 from tests.support.processes import WebServer
-from tests.test_browser import chromium_path
 
 AXE = Path(__file__).resolve().parent / "support" / "axe" / "axe.min.js"
 AXE_VERSION = "4.14.1"

@@ -2,8 +2,6 @@
 by Playwright), against the production app server (gunicorn, with its static
 files), a real Celery worker and the fake ESP."""
 
-import os
-import shutil
 import time
 from pathlib import Path
 
@@ -22,32 +20,7 @@ PHONE = {"width": 360, "height": 740}
 PAGE_CACHE_SECONDS = 2
 
 
-def chromium_path():
-    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-    assert Path(path).exists(), "Debian's chromium package is needed for the browser tests: apt-get install chromium"
-    return path
 
-
-@pytest.fixture
-def browser():
-    # Playwright's sync API runs an event loop in this thread; the test's own
-    # database calls are ordinary blocking calls made between its steps.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path(),
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
-        yield browser
-        browser.close()
-        # Queries made while Playwright's loop runs get their own connection
-        # (Django keeps connections per async context); close it here, or the
-        # test database cannot be dropped at the end of the run.
-        connections.close_all()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture

@@ -3,13 +3,11 @@ headless Chromium (Debian's package, driven by Playwright) against the
 production app server (gunicorn), and the headers that let the preview frame
 show the email with its own styles while every other page stays unframeable."""
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,7 +15,6 @@ from petitions.models import Mailing, MailingRecipient, Outbox
 from petitions.services import mailings, supporter_mail
 from tests.conftest import PASSWORD, staff
 from tests.support.processes import WebServer
-from tests.test_browser import chromium_path
 from tests.test_mailings import supporters_create
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
@@ -45,25 +42,6 @@ def screenshot(page, name, *, full_page=True):
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
-@pytest.fixture
-def browser():
-    # Playwright's sync API runs an event loop in this thread; the test's own
-    # database calls are ordinary blocking calls made between its steps.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path(),
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
-        yield browser
-        browser.close()
-        # Queries made while Playwright's loop runs get their own connection;
-        # close it, or the test database cannot be dropped at the end of the run.
-        connections.close_all()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture

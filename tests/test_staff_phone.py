@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import cache
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +19,6 @@ from petitions.admin.signatures import SIGNED_COUNTRIES_CACHE_KEY
 from petitions.models import ConsentWording, Letter, Mailing, Signature, Target
 from tests.conftest import PASSWORD
 from tests.support.processes import WebServer
-from tests.test_browser import chromium_path
 
 # STAFF_PHONE_SCREENSHOTS puts the screenshots elsewhere, to compare two versions.
 SCREENSHOTS = Path(
@@ -54,25 +53,6 @@ def signatures_add(petition, signers):
     )
 
 
-@pytest.fixture
-def browser():
-    # Playwright's sync API runs an event loop in this thread; the test's own
-    # database calls are ordinary blocking calls made between its steps.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path(),
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
-        yield browser
-        browser.close()
-        # Queries made while Playwright's loop runs get their own connection;
-        # close it, or the test database cannot be dropped at the end of the run.
-        connections.close_all()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture
