@@ -12,7 +12,8 @@ missed, so nothing here depends on the broker being up.
 - supporter_mail: confirmation, thanks, reminder and already-signed emails
 - mailings: campaign updates to opted-in supporters
 - suppression: unsubscribes, bounces and complaints, recipients' bounce holds
-- screening: blocklist and rate limits that hold signatures silently
+- screening: blocklist, throwaway domains and rate limits that hold signatures silently
+- waves: surges from many IPs sharing a domain or a made-up name pattern, held the same way
 - moderation: staff decisions on signatures, comments and the blocklist
 - privacy: erasure, purging, anonymisation, forgetting IP hashes
 - content: the petition's texts as staff and the seed set them
