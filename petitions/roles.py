@@ -36,3 +36,15 @@ def roles_ensure(group_model, permission_model, *, strict=True):
         missing = set(codenames) - {permission.codename for permission in permissions}
         assert not missing or not strict, f"unknown permissions for {name}: {missing}"
         group.permissions.set(permissions)
+
+
+def roles_migrate(apps, *, strict=True):
+    """roles_ensure from a migration: permissions are normally created after
+    all migrations have run, and the groups need them now."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    roles_ensure(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), strict=strict)

@@ -1,20 +1,13 @@
 """Creates the staff roles (see petitions/roles.py)."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from petitions.roles import ROLES, roles_ensure
+from petitions.roles import ROLES, roles_migrate
 
 
 def roles_create(apps, schema_editor):
-    # Permissions are normally created after all migrations have run; the
-    # groups need them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
     # Not strict: roles name permissions of models that later migrations create.
-    roles_ensure(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), strict=False)
+    roles_migrate(apps, strict=False)
 
 
 def roles_remove(apps, schema_editor):
