@@ -23,8 +23,8 @@ from petitions.delivery import broker, engine
 from petitions.delivery.transport import batch_sending_available
 from petitions.fastsql import mailing_audience_insert
 from petitions.models import Mailing, MailingRecipient, Outbox
+from petitions.selectors.suppressions import suppressions_of
 from petitions.services.supporter_mail import outbox_add
-from petitions.services.suppression import suppressions_of
 
 logger = logging.getLogger(__name__)
 

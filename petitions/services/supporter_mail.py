@@ -37,8 +37,9 @@ from petitions import emails
 from petitions.delivery import broker, engine
 from petitions.delivery.transport import batch_sending_available
 from petitions.models import Outbox, Signature, Suppression
+from petitions.selectors.suppressions import suppressions_of
 from petitions.services import screening, waves
-from petitions.services.suppression import suppression_blocks, suppressions_of
+from petitions.services.suppression import supporter_email_blocked, suppression_blocks
 
 logger = logging.getLogger(__name__)
 
@@ -356,7 +357,7 @@ def _unwanted(entry: Outbox, suppressions: dict[str, Suppression] | None) -> str
     if entry.kind != Outbox.Kind.CONFIRMATION_EMAIL and signature.state == Signature.State.INVALIDATED:
         return "Signature invalidated."
     if suppressions is None:
-        suppressions = _suppressions_of([entry])
+        return supporter_email_blocked(signature.email_normalized, entry.kind)
     return suppression_blocks(suppressions.get(signature.email_normalized), entry.kind)
 
 

@@ -8,18 +8,17 @@ a bounce for `Jane.Doe@gmail.com` suppresses the signer `janedoe@gmail.com`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from uuid import UUID
 
 from anymail.signals import AnymailTrackingEvent, EventType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from petitions.addresses import address_hash, email_canonical
 from petitions.models import EspEvent, MailingRecipient, Outbox, Signature, Suppression, Target
+from petitions.selectors.suppressions import suppressions_of
 
 logger = logging.getLogger(__name__)
 MAX_ADDRESS_LENGTH = 254
@@ -27,21 +26,6 @@ MAX_ADDRESS_LENGTH = 254
 # Mail the supporter did not just ask for. An unsubscribe stops these; the
 # confirmation of a signature they have just made still goes, since they asked.
 _UNSOLICITED = {Outbox.Kind.REMINDER_EMAIL}
-
-
-def suppressions_of(addresses: Iterable[str]) -> dict[str, Suppression]:
-    """The suppressions of these canonical addresses, by address, in one query:
-    by the address itself, or by its keyed hash once the signer was erased."""
-    hashes = {address_hash(address): address for address in set(addresses)}
-    if not hashes:
-        return {}
-    found = Suppression.objects.filter(Q(address_hash__in=hashes) | Q(email_normalized__in=hashes.values()))
-    by_address: dict[str, Suppression] = {}
-    for suppression in found:
-        address = hashes.get(suppression.address_hash or "") or suppression.email_normalized
-        if address:
-            by_address[address] = suppression
-    return by_address
 
 
 def supporter_email_blocked(email_normalized: str, kind: str | None = None) -> str | None:
