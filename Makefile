@@ -19,7 +19,7 @@ LOCAL_SECRET_KEY := test-only-secret-key-not-for-any-deployment-0000
 # Everything ruff lints: all the project's Python.
 LINT_PATHS := campaign petitions tests bench scripts manage.py
 
-.PHONY: run check test bench clean-local
+.PHONY: run check test bench clean-local catalogues
 
 # pip is the sign of a usable venv: Debian leaves a venv without pip behind
 # when python3-venv is missing, and this rule then retries once it is installed.
@@ -30,8 +30,12 @@ $(STAMP): requirements.txt | $(VENV)/bin/pip
 	$(PYTHON) -m pip install --disable-pip-version-check --quiet -r requirements.txt
 	touch $(STAMP)
 
+## catalogues: compile the translation catalogues (locale/*.po -> .mo).
+catalogues: $(STAMP)
+	$(PYTHON) scripts/catalogues.py compile
+
 ## run: the whole service locally (Redis, web, worker, beat); Ctrl-C stops it.
-run: $(STAMP)
+run: $(STAMP) catalogues
 	exec $(PYTHON) scripts/run_local.py
 
 ## check: the static checks, each failing on any finding: ruff (lint and
@@ -45,7 +49,8 @@ check: $(STAMP)
 
 ## test: the static checks, then the test suite, against settings as production uses them.
 test: export SECRET_KEY ?= $(LOCAL_SECRET_KEY)
-test: check $(STAMP)
+test: check $(STAMP) catalogues
+	$(PYTHON) scripts/catalogues.py check
 	$(PYTHON) manage.py collectstatic --noinput -v0
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 

@@ -51,6 +51,8 @@ from bench.processes import Processes, cpu_add, cpu_cores, cpu_snapshot, cpu_use
 from bench.report import Row, Run, fmt, machine_describe, report_print, results_write, verdict  # noqa: E402
 
 SLUG = "libya-detention"
+# The languages the petition page and the sign form are measured in.
+LANGUAGES = ["en", "fr", "ar"]
 MAILING_SLUG = "bench-mailing"
 SECRET_KEY = "bench-only-secret-key-never-used-anywhere-else-0123456789"
 ESP_API_KEY = "bench-key"
@@ -393,25 +395,24 @@ class Bench(MillionPhases):
         self.queue_wait_empty(self.profile.drain_timeout)
 
     def phase_page(self):
-        print("Petition page")
+        print("Petition page, in each language")
         self.queue_settle("page")
-        base, page = self.wrk_alternating([
+        base, *pages = self.wrk_alternating([
             ("trivial-get", "/_bench/trivial/", "get.lua", None),
-            ("page-get", f"/p/{SLUG}/", "get.lua", None),
+            *[(f"page-get-{language}", f"/{language}/p/{SLUG}/", "get.lua", None) for language in LANGUAGES],
         ])
-        ratio = page["rate"] / base["rate"]
-        self.run.rows.append(Row(
-            "Petition page, GET/s", fmt(page["rate"]), f"{fmt(base['rate'])} (trivial view)", f"{ratio:.0%}",
-            "≥ 90% of trivial", verdict(ratio >= 0.9 and page["errors"] == 0),
-            f"p50 {page['p50_ms']:.1f} ms, p99 {page['p99_ms']:.1f} ms, errors {page['errors']}; web CPU "
-            f"{page['cpu_ms_per_request']['gunicorn']:.2f} ms a page against "
-            f"{base['cpu_ms_per_request']['gunicorn']:.2f} ms for the trivial view",
-        ))
+        for language, page in zip(LANGUAGES, pages, strict=True):
+            ratio = page["rate"] / base["rate"]
+            self.run.rows.append(Row(
+                f"Petition page ({language}), GET/s", fmt(page["rate"]), f"{fmt(base['rate'])} (trivial view)",
+                f"{ratio:.0%}", "≥ 90% of trivial", verdict(ratio >= 0.9 and page["errors"] == 0),
+                f"p50 {page['p50_ms']:.1f} ms, p99 {page['p99_ms']:.1f} ms, errors {page['errors']}; web CPU "
+                f"{page['cpu_ms_per_request']['gunicorn']:.2f} ms a page against "
+                f"{base['cpu_ms_per_request']['gunicorn']:.2f} ms for the trivial view",
+            ))
 
     def phase_sign(self):
-        from petitions.models import Signature
-
-        print("Signing")
+        print("Signing, in each language")
         self.queue_settle("sign")
         tag = f"s{int(time.time())}"
         sign_env = {"BENCH_MODE": "sign", "BENCH_CSRF_POOL": str(self.csrf_pool), "BENCH_TAG": tag,
@@ -419,36 +420,49 @@ class Bench(MillionPhases):
         esp_before = self.esp_accepted()
         # Each slice starts with the confirmation emails of the one before sent,
         # so the baseline never runs beside a busy worker.
-        base, sign, floor = self.wrk_alternating([
+        base, *signs, floor = self.wrk_alternating([
             ("trivial-post-sign", "/", "form.lua",
              sign_env | {"BENCH_PATH": "/_bench/trivial-form/", "BENCH_TAG": tag + "t"}),
-            ("sign-post", "/", "form.lua", sign_env | {"BENCH_PATH": f"/p/{SLUG}/sign/"}),
+            *[
+                (f"sign-post-{language}", "/", "form.lua",
+                 sign_env | {"BENCH_PATH": f"/{language}/p/{SLUG}/sign/", "BENCH_TAG": f"{tag}{language}"})
+                for language in LANGUAGES
+            ],
             ("durable-write-post", "/", "form.lua",
              sign_env | {"BENCH_PATH": "/_bench/durable-write/", "BENCH_TAG": tag + "d"}),
         ], settle=self._settle_quick)
-        drained = self.queue_wait_empty(self.profile.drain_timeout)
-        created = Signature.objects.filter(email_normalized__startswith=f"{tag}-").count()
-        held = self._held(f"{tag}-")
-        sign.update(signatures_created=created, signatures_held=held, emails_sent=self.esp_accepted() - esp_before,
-                    queue_drained=drained is not None)
+        drained = self.queue_wait_empty(self.profile.drain_timeout) is not None
+        # The slices alternate, so the emails are counted for all languages together.
+        emails_sent = self.esp_accepted() - esp_before
+        for language, sign in zip(LANGUAGES, signs, strict=True):
+            self._sign_row(base, sign, prefix=f"{tag}{language}.", language=language, drained=drained,
+                           emails_sent=emails_sent)
+        self._durable_write_row(base, floor, f"{tag}d-")
+        self._phase_sign_sustained()
+
+    def _sign_row(self, base, sign, *, prefix, language, drained, emails_sent):
+        from petitions.models import Signature
+
+        created = Signature.objects.filter(email_normalized__startswith=prefix).count()
+        held = self._held(prefix)
+        sign.update(signatures_created=created, signatures_held=held, emails_sent=emails_sent, queue_drained=drained)
         if held:
-            self.run.failures.append(f"sign: {held:,} of {created:,} signatures were held for review (rate limits or "
-                                     "blocklist), so they sent no email: the figure is not the normal path's")
+            self.run.failures.append(f"sign ({language}): {held:,} of {created:,} signatures were held for review "
+                                     "(rate limits or blocklist), so they sent no email: the figure is not the "
+                                     "normal path's")
         ratio = sign["rate"] / base["rate"]
         cpu = sign["cpu_ms_per_request"]
         self.run.rows.append(Row(
-            "Signing, POST/s at the maximum rate (new signer, cross-origin check, pending signature "
+            f"Signing ({language}), POST/s at the maximum rate (new signer, cross-origin check, pending signature "
             "+ confirmation email)",
             fmt(sign["rate"]), f"{fmt(base['rate'])} (trivial view, same POST)", f"{ratio:.0%}",
             "≥ 40% of trivial", verdict(ratio >= 0.4 and sign["errors"] == 0),
             f"p50 {sign['p50_ms']:.1f} ms, p99 {sign['p99_ms']:.1f} ms, errors {sign['errors']}; "
             f"{created:,} signatures created for {sign['requests']:,} answers, {sign['emails_sent']:,} confirmation "
-            f"emails sent; CPU per signature: web {cpu['gunicorn']:.1f} ms (trivial "
+            f"emails sent in all languages; CPU per signature: web {cpu['gunicorn']:.1f} ms (trivial "
             f"{base['cpu_ms_per_request']['gunicorn']:.2f} ms), worker {cpu['worker']:.1f} ms, PostgreSQL "
             f"{cpu['postgres']:.1f} ms",
         ))
-        self._durable_write_row(base, floor, f"{tag}d-")
-        self._phase_sign_sustained()
 
     def _durable_write_row(self, base, floor, prefix):
         """The reference row: one committed INSERT per request, the floor of any
@@ -488,7 +502,7 @@ class Bench(MillionPhases):
         self.queue_settle("sign-sustained")
         tag = f"r{int(time.time())}"
         esp_before = self.esp_accepted()
-        argv = [sys.executable, str(BENCH / "pace.py"), "--url", f"{self.base_url}/p/{SLUG}/sign/",
+        argv = [sys.executable, str(BENCH / "pace.py"), "--url", f"{self.base_url}/en/p/{SLUG}/sign/",
                 "--rate", str(rate), "--duration", str(seconds), "--tag", tag,
                 "--ip-octet", "201"]
         before = cpu_snapshot(self.processes)
@@ -749,7 +763,7 @@ class Bench(MillionPhases):
         ))
 
     def serve(self):
-        print(f"Serving {self.base_url}/p/{SLUG}/ (trivial view {self.base_url}/_bench/trivial/)")
+        print(f"Serving {self.base_url}/en/p/{SLUG}/ (trivial view {self.base_url}/_bench/trivial/)")
         print(f"CSRF pool for bench/lua/form.lua: {self.csrf_pool}")
         for name in ("gunicorn", "worker", "beat", "fake-esp"):
             print(f"  {name}: PIDs {' '.join(map(str, self.processes.pids(name)))}")

@@ -57,6 +57,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language comes from the address (/fr/...); an address without one is
+    # redirected by the browser's Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -80,6 +83,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "campaign.i18n.languages",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -370,7 +374,22 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Internationalisation -------------------------------------------------------------------
 
-LANGUAGE_CODE = "en-gb"
+# Languages ------------------------------------------------------------------
+# Every public page, email and the staff pages this project adds exist in each
+# of these; public addresses carry the language (/fr/p/<slug>/). English is the
+# default and the language a petition's own texts are written in.
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", "English"),
+    ("fr", "Français"),
+    ("ar", "العربية"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# How a count is written in each language's numerals, for the page's script
+# (Intl.NumberFormat); Libya, like the rest of the Maghreb, writes Western digits.
+NUMBER_LOCALES = {"en": "en-GB", "fr": "fr-FR", "ar": "ar-LY"}
+# Our own number formats where Django's differ from those (campaign/formats/).
+FORMAT_MODULE_PATH = ["campaign.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

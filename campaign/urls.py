@@ -1,7 +1,9 @@
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
 from campaign.esp_webhooks import ResendTrackingWebhookView
+from petitions import views as petition_views
 
 urlpatterns = [
     path("staff/", admin.site.urls),
@@ -9,5 +11,12 @@ urlpatterns = [
     # anymail: ANYMAIL_WEBHOOK_SECRET and the ESP's own signature.
     path("anymail/resend/tracking/", ResendTrackingWebhookView.as_view(), name="resend_tracking_webhook"),
     path("anymail/", include("anymail.urls")),
-    path("", include("petitions.urls")),
+    # Unsubscribe links sent before addresses carried a language: a mail
+    # client's one-click unsubscribe is a POST, which a redirect would lose.
+    path("unsubscribe/<str:token>/", petition_views.unsubscribe, name="unsubscribe_unprefixed"),
 ]
+
+# Every public page, under its language: /en/p/<slug>/, /fr/p/<slug>/, /ar/p/<slug>/.
+# An address without a language (/, /p/<slug>/, links in older emails) is
+# redirected by LocaleMiddleware to the one the browser prefers.
+urlpatterns += i18n_patterns(path("", include("petitions.urls")))

@@ -7,6 +7,7 @@ signer typed goes into a header except through Django's address formatting
 """
 
 import functools
+import re
 import unicodedata
 import uuid
 from email.headerregistry import Address
@@ -18,14 +19,21 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
+from petitions.selectors.texts import petition_texts
 from petitions.tokens import confirmation_token_make, unsubscribe_token_make
+
+# ASCII whitespace and Unicode's line breaks; not the no-break spaces that
+# French puts before a colon, which are part of the text.
+_HEADER_BREAKS = re.compile(r"[\s\x85\u2028\u2029]+", re.ASCII)
 
 
 def _header_safe(text):
     """Fold a value onto one line: header injection needs a line break."""
-    return " ".join(str(text).split())
+    return _HEADER_BREAKS.sub(" ", str(text)).strip()
 
 
 def _display_name_safe(name):
@@ -82,6 +90,7 @@ def unsubscribe_url(public_id):
 
 def _supporter_context(signature):
     return {
+        "texts": petition_texts(signature.petition, signature.language),
         "unsubscribe_url": unsubscribe_url(signature.public_id),
         "signature": signature,
         "petition": signature.petition,
@@ -92,6 +101,20 @@ def _supporter_context(signature):
     }
 
 
+def _in_signer_language(build):
+    """Build the message in the language of the signature (the first
+    argument, or the first entry's): subject, bodies, links and country names."""
+
+    @functools.wraps(build)
+    def built(first, *args, **kwargs):
+        signature = first[0][0] if isinstance(first, list) else first
+        with translation.override(signature.language):
+            return build(first, *args, **kwargs)
+
+    return built
+
+
+@_in_signer_language
 def confirmation_email(signature, *, issued_at):
     """Asks a new signer to confirm; the link leads to a page with a button.
 
@@ -101,6 +124,7 @@ def confirmation_email(signature, *, issued_at):
     return _compose("confirmation", context, to=[signature.email])
 
 
+@_in_signer_language
 def confirmation_batch_email(entries):
     """The confirmation emails of several new signers of one petition as one
     message, for the ESP's batch sending: `entries` are (signature, issued_at)
@@ -108,6 +132,7 @@ def confirmation_batch_email(entries):
     confirmation_email writes it: their name, links and List-Unsubscribe
     header are merge data."""
     petition = entries[0][0].petition
+    # All entries are in one language: supporter_mail batches by language.
     context = _supporter_context(entries[0][0]) | {
         "signature": {"first_name": merge_field("first_name")},
         "petition": petition,
@@ -138,6 +163,7 @@ def batch_recipient(address):
     return parse_address_list([address])[0].addr_spec
 
 
+@_in_signer_language
 def already_signed_email(signature, *, issued_at):
     """Tells a repeat signer they had signed; gives a fresh link if still pending."""
     context = _supporter_context(signature) | {
@@ -147,6 +173,7 @@ def already_signed_email(signature, *, issued_at):
     return _compose("already-signed", context, to=[signature.email])
 
 
+@_in_signer_language
 def thanks_email(signature, *, issued_at):
     """Thanks a signer whose signature is confirmed, with links to share."""
     petition_url = _absolute(reverse("petitions:detail", args=[signature.petition.slug]))
@@ -154,6 +181,7 @@ def thanks_email(signature, *, issued_at):
     return _compose("thanks", context, to=[signature.email])
 
 
+@_in_signer_language
 def reminder_email(signature, *, issued_at, number):
     """Reminder `number` (from 1) to a signer who has not confirmed, with a link dated `issued_at`."""
     context = _supporter_context(signature) | {
@@ -167,9 +195,9 @@ def share_links(petition, petition_url):
     """Where a supporter can pass the petition on, in the order people use them."""
     from urllib.parse import quote
 
-    title, url = quote(petition.title), quote(petition_url, safe="")
+    title, url = quote(petition_texts(petition, translation.get_language()).title), quote(petition_url, safe="")
     return [
-        ("Email", f"mailto:?subject={title}&body={url}"),
+        (gettext("Email"), f"mailto:?subject={title}&body={url}"),
         ("WhatsApp", f"https://wa.me/?text={title}%20{url}"),
         ("X", f"https://x.com/intent/post?text={title}&url={url}"),
         ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={url}"),
@@ -186,17 +214,31 @@ def merge_field(name):
 _MARKDOWN_TAGS = {"p", "br", "strong", "em", "a", "ul", "ol", "li", "h2", "h3", "blockquote", "hr"}
 
 
-def mailing_body_html(mailing):
+def mailing_body_html(body):
     """The campaigner's Markdown as HTML, with anything but simple formatting removed."""
-    rendered = markdown.markdown(mailing.body, extensions=["sane_lists"], output_format="html")
+    rendered = markdown.markdown(body, extensions=["sane_lists"], output_format="html")
     return mark_safe(nh3.clean(rendered, tags=_MARKDOWN_TAGS, attributes={"a": {"href"}}, link_rel="noopener"))
 
 
-def _mailing_context(mailing, unsubscribe):
+def mailing_in(mailing, language):
+    """(language, subject, body) of the mailing for a supporter whose language
+    is `language`: its translation there, or the mailing's own."""
+    if language != mailing.language:
+        for translated in mailing.translations.all():
+            if translated.language == language:
+                return language, translated.subject, translated.body
+    return mailing.language, mailing.subject, mailing.body
+
+
+def _mailing_context(mailing, unsubscribe, language):
+    _language, subject, body = mailing_in(mailing, language)
     return {
         "mailing": mailing,
+        "mailing_subject": subject,
+        "mailing_body": body,
+        "texts": petition_texts(mailing.petition, language),
         "petition": mailing.petition,
-        "body_html": mailing_body_html(mailing),
+        "body_html": mailing_body_html(body),
         "campaign_name": settings.CAMPAIGN_NAME,
         "petition_url": _absolute(reverse("petitions:detail", args=[mailing.petition.slug])),
         "privacy_url": _absolute(reverse("petitions:privacy")),
@@ -204,28 +246,38 @@ def _mailing_context(mailing, unsubscribe):
     }
 
 
-def mailing_preview(mailing):
-    """Subject, text and HTML as a supporter would see them, for the admin."""
-    message = _compose("mailing", _mailing_context(mailing, "#unsubscribe-link"), to=["preview@example.invalid"])
+def mailing_preview(mailing, language=None):
+    """Subject, text and HTML as a supporter would see them in `language`
+    (the mailing's own by default), for the admin."""
+    language = language or mailing.language
+    with translation.override(language):
+        context = _mailing_context(mailing, "#unsubscribe-link", language)
+        message = _compose("mailing", context, to=["preview@example.invalid"])
     return message.subject, message.body, message.alternatives[0][0]
 
 
-def mailing_test_email(mailing, *, to_email):
-    """A copy of the mailing for staff; its unsubscribe link leads nowhere."""
+def mailing_test_email(mailing, *, to_email, language=None):
+    """A copy of the mailing for staff, in `language` (the mailing's own by
+    default); its unsubscribe link leads nowhere."""
+    language = language or mailing.language
     dead_link = unsubscribe_url(uuid.UUID(int=0))
-    message = _compose("mailing", _mailing_context(mailing, dead_link), to=[to_email])
+    with translation.override(language):
+        message = _compose("mailing", _mailing_context(mailing, dead_link, language), to=[to_email])
     message.subject = _header_safe(f"[Test] {message.subject}")
     return message
 
 
 def mailing_batch_email(mailing, recipients):
-    """One message to many recipients for the ESP's batch sending.
+    """One message to many recipients, all of one language, for the ESP's batch sending.
 
     Each recipient gets their own copy (anymail's `merge_data` turns on the
     ESP's batch mode) with their own unsubscribe link in the body and the
     List-Unsubscribe header.
     """
-    message = _compose("mailing", _mailing_context(mailing, merge_field("unsubscribe_url")), to=[])
+    language = recipients[0].language
+    with translation.override(language):
+        context = _mailing_context(mailing, merge_field("unsubscribe_url"), language)
+        message = _compose("mailing", context, to=[])
     del message.extra_headers["List-Unsubscribe"]
     message.to = [recipient.email for recipient in recipients]
     links = {recipient.email: unsubscribe_url(recipient.signature.public_id) for recipient in recipients}
@@ -235,22 +287,34 @@ def mailing_batch_email(mailing, recipients):
 
 
 def mailing_single_email(mailing, recipient):
-    """The mailing for one recipient, for mail backends without batch sending."""
-    return _compose(
-        "mailing", _mailing_context(mailing, unsubscribe_url(recipient.signature.public_id)), to=[recipient.email]
-    )
+    """The mailing for one recipient, in their language, for mail backends without batch sending."""
+    with translation.override(recipient.language):
+        context = _mailing_context(mailing, unsubscribe_url(recipient.signature.public_id), recipient.language)
+        return _compose("mailing", context, to=[recipient.email])
 
 
-def letter_text(petition, *, signer_name, signer_country):
-    """The letter exactly as it will be sent: the petition's words, then the signer's."""
-    # A plain str: the text holds the signer's raw name, and a "safe" string
-    # would skip escaping if it were ever put into HTML directly.
-    return str(
-        render_to_string(
-            "emails/letter-body.txt",
-            {"petition": petition, "signer_name": signer_name, "signer_country": signer_country},
-        )
-    )
+def letter_text(petition, *, signer_name, signer_country, language=None):
+    """The letter exactly as it will be sent, in `language` (the petition's
+    own by default, or where it has no translation): the petition's words,
+    then the signer's name as typed and their country named in that language.
+    `signer_country` is a django-countries Country (or a plain name)."""
+    language = language or petition.language
+    with translation.override(language):
+        texts = petition_texts(petition, language)
+        country = getattr(signer_country, "name", signer_country)
+        context = {
+            "texts": texts,
+            "signer_name": signer_name,
+            "signer_country": str(country),
+            "letter_direction": _direction(texts.language),
+        }
+        # A plain str: the text holds the signer's raw name, and a "safe" string
+        # would skip escaping if it were ever put into HTML directly.
+        return str(render_to_string("emails/letter-body.txt", context))
+
+
+def _direction(language):
+    return "rtl" if translation.get_language_info(language)["bidi"] else "ltr"
 
 
 def letter_email(letter):
@@ -263,5 +327,7 @@ def letter_email(letter):
         to=[str(Address(display_name=_header_safe(letter.target.name), addr_spec=letter.target.email))],
         reply_to=[letter.reply_to],
     )
-    message.attach_alternative(render_to_string("emails/letter-body.html", {"letter": letter}), "text/html")
+    language = letter.language or settings.LANGUAGE_CODE
+    context = {"letter": letter, "letter_language": language, "letter_direction": _direction(language)}
+    message.attach_alternative(render_to_string("emails/letter-body.html", context), "text/html")
     return message

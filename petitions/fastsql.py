@@ -292,8 +292,8 @@ def mailing_audience_insert(*, mailing_id: int, petition_id: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {quote(recipient)}"
-            " (mailing_id, signature_id, email, email_normalized, state, error, esp_message_id)"
-            " SELECT %s, s.id, s.email, s.email_normalized, %s, '', ''"
+            " (mailing_id, signature_id, email, email_normalized, language, state, error, esp_message_id)"
+            " SELECT %s, s.id, s.email, s.email_normalized, s.language, %s, '', ''"
             f" FROM {quote(signature)} s"
             " WHERE s.petition_id = %s AND s.state = %s AND s.updates_consent_id IS NOT NULL"
             f" AND NOT EXISTS (SELECT 1 FROM {quote(suppression)} x WHERE x.email_normalized = s.email_normalized)",

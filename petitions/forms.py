@@ -7,7 +7,8 @@ import unicodedata
 
 from django import forms
 from django.core.validators import RegexValidator
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 NAME_MAX_LENGTH = 100
@@ -30,7 +31,7 @@ def _has_control_characters(value):
 def validate_plain_line(value):
     if _has_control_characters(value):
         raise forms.ValidationError(
-            "Please use only letters, spaces and punctuation: line breaks and control characters can't be used.",
+            _("Please use only letters, spaces and punctuation: line breaks and control characters can't be used."),
             code="control_characters",
         )
 
@@ -61,31 +62,31 @@ def validate_name(value: str) -> None:
     name it is, in any script, and as nothing else."""
     if _ENCODED_WORD.search(value):
         raise forms.ValidationError(
-            "Please write your name as you would on paper: \"=?\" sequences can't be used.", code="encoded_word"
+            _("Please write your name as you would on paper: \"=?\" sequences can't be used."), code="encoded_word"
         )
     if any(char in value for char in "<>@"):
-        raise forms.ValidationError("Please enter just your name, not an email address.", code="address_like")
+        raise forms.ValidationError(_("Please enter just your name, not an email address."), code="address_like")
     if invisible_characters_remove(value) != value:
         raise forms.ValidationError(
-            "Your name contains invisible characters (such as a zero-width space). Please type it again.",
+            _("Your name contains invisible characters (such as a zero-width space). Please type it again."),
             code="invisible",
         )
     if _longest_combining_run(value) > _MAX_COMBINING_RUN:
         raise forms.ValidationError(
-            "Your name has too many accent marks stacked on one letter. Please type it again.", code="combining"
+            _("Your name has too many accent marks stacked on one letter. Please type it again."), code="combining"
         )
 
 
 def validate_has_letter(value):
     if not any(unicodedata.category(char).startswith("L") for char in value):
-        raise forms.ValidationError("Please enter a name with at least one letter.", code="no_letters")
+        raise forms.ValidationError(_("Please enter a name with at least one letter."), code="no_letters")
 
 
 @functools.lru_cache(maxsize=16)
 def _country_choices(language):
     # django-countries sorts the translated names on every iteration; the list
     # only changes with the language, so it is built once per language.
-    return [("", "Choose your country")] + [(code, name) for code, name in countries]
+    return [("", gettext("Choose your country"))] + [(code, name) for code, name in countries]
 
 
 class CountryField(forms.ChoiceField):
@@ -103,68 +104,71 @@ def _country_codes():
 
 class SignatureForm(forms.Form):
     first_name = forms.CharField(
-        label="First name",
-        error_messages={"required": "Please enter your first name."},
+        label=_("First name"),
+        error_messages={"required": _("Please enter your first name.")},
         max_length=NAME_MAX_LENGTH,
         validators=[validate_plain_line, validate_name, validate_has_letter],
-        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+        widget=forms.TextInput(attrs={"autocomplete": "given-name", "dir": "auto"}),
     )
     last_name = forms.CharField(
-        label="Last name",
-        error_messages={"required": "Please enter your last name."},
+        label=_("Last name"),
+        error_messages={"required": _("Please enter your last name.")},
         max_length=NAME_MAX_LENGTH,
         validators=[validate_plain_line, validate_name, validate_has_letter],
-        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+        widget=forms.TextInput(attrs={"autocomplete": "family-name", "dir": "auto"}),
     )
     email = forms.EmailField(
-        label="Email",
+        label=_("Email"),
         error_messages={
-            "required": "Please enter your email address.",
-            "invalid": "Please enter a valid email address, like name@example.org.",
+            "required": _("Please enter your email address."),
+            "invalid": _("Please enter a valid email address, like name@example.org."),
         },
         max_length=EMAIL_MAX_LENGTH,
         validators=[validate_plain_line],
-        help_text=(
+        help_text=_(
             "Only to confirm your signature. Never shown publicly, never sent to the recipients"
             " unless you tick that box below."
         ),
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email", "spellcheck": "false"}),
+        # Addresses read left to right in every language.
+        widget=forms.EmailInput(
+            attrs={"autocomplete": "email", "inputmode": "email", "spellcheck": "false", "dir": "ltr"}
+        ),
     )
     country = CountryField(
-        label="Country",
+        label=_("Country"),
         choices=lambda: _country_choices(get_language()),
         # The browser may fill it in (WCAG 1.3.5): the values are ISO codes, as "country" expects.
         widget=forms.Select(attrs={"autocomplete": "country"}),
         error_messages={
-            "required": "Please choose your country.",
-            "invalid_choice": "Please choose your country from the list.",
+            "required": _("Please choose your country."),
+            "invalid_choice": _("Please choose your country from the list."),
         },
     )
     postcode = forms.CharField(
-        label="Postcode (optional)",
+        label=_("Postcode (optional)"),
         max_length=POSTCODE_MAX_LENGTH,
         required=False,
         validators=[
             RegexValidator(
                 r"^[A-Za-z0-9][A-Za-z0-9 \-]*$",
-                "Please use only letters, digits, spaces and hyphens in the postcode.",
+                _("Please use only letters, digits, spaces and hyphens in the postcode."),
                 code="postcode",
             )
         ],
-        widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code", "dir": "ltr"}),
     )
     comment = forms.CharField(
-        label="Why are you signing? (optional)",
+        label=_("Why are you signing? (optional)"),
         max_length=COMMENT_MAX_LENGTH,
         required=False,
         validators=[lambda value: validate_plain_line(value.replace("\n", " "))],
-        help_text="Shown on this page with your first name and country, once a moderator has read it.",
-        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Shown on this page with your first name and country, once a moderator has read it."),
+        widget=forms.Textarea(attrs={"rows": 3, "dir": "auto"}),
     )
     letter_consent = forms.BooleanField(
         required=True,
         error_messages={
-            "required": "Please tick this box: the letter is sent in your name, so we need your agreement."
+            "required": _("Please tick this box: the letter is sent in your name, so we need your agreement.")
         },
     )
     reply_consent = forms.BooleanField(required=False)
@@ -173,7 +177,7 @@ class SignatureForm(forms.Form):
     # aria-hidden; bots that fill every field give themselves away.
     website = forms.CharField(
         required=False,
-        label="Leave this field empty",
+        label=_("Leave this field empty"),
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
 
@@ -182,7 +186,7 @@ class SignatureForm(forms.Form):
     consent_key = forms.CharField(required=False, widget=forms.HiddenInput)
 
     CONSENT_FIELDS = ("letter_consent", "reply_consent", "updates_consent")
-    WORDING_CHANGED = (
+    WORDING_CHANGED = _(
         "The wording of this agreement was changed while the page was open. Please read it again and tick the box."
     )
 
@@ -216,7 +220,7 @@ class SignatureForm(forms.Form):
         data["consent_key"] = self.current_consent_key
         again = type(self)(data, consents=self.consents)
         again.full_clean()
-        again.errors["letter_consent"] = again.error_class([self.WORDING_CHANGED])
+        again.errors["letter_consent"] = again.error_class([str(self.WORDING_CHANGED)])
         return again
 
     def clean_first_name(self):

@@ -7,15 +7,18 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from campaign.cross_origin import cross_origin_protected
+from campaign.i18n import language_alternates
 from petitions import caches
 from petitions.forms import SignatureForm
 from petitions.models import Petition, Signature
 from petitions.selectors.counts import confirmed_count
+from petitions.selectors.texts import petition_texts
 from petitions.services import signing, suppression
 from petitions.tokens import TokenExpired, TokenInvalid, confirmation_token_read, unsubscribe_token_read
 
@@ -29,6 +32,7 @@ def home(request):
 
 def _petition_page(petition, form, status=200):
     count = confirmed_count(petition)
+    language = get_language()
     context = {
         # The unbound form and the petition's texts are rendered once a minute
         # per process (PAGE_FRAGMENT_SECONDS); these keys change when what they
@@ -36,11 +40,12 @@ def _petition_page(petition, form, status=200):
         "fragment_seconds": settings.PAGE_FRAGMENT_SECONDS,
         "consent_key": form.current_consent_key,
         "petition": petition,
+        "texts": petition_texts(petition, language),
+        "alternates": language_alternates(reverse("petitions:detail", args=[petition.slug])),
+        "number_locale": settings.NUMBER_LOCALES.get(language, language),
         "form": form,
         "confirmed_count": count,
         "progress_percent": min(100, round(100 * count / petition.goal)) if petition.goal else 100,
-        "demands": petition.demands.all(),
-        "background_facts": petition.background_facts.all(),
         "targets": petition.targets.filter(is_active=True),
         # Evaluated only when the cached fragment showing them is rebuilt.
         # Only a confirmed signature not held for review shows its comment.
@@ -79,13 +84,15 @@ def _petition_for_signing(slug):
 
 def _page_build(slug):
     petition = get_object_or_404(Petition, slug=slug)
-    form = SignatureForm(consents=signing.consent_wordings_current())
+    form = SignatureForm(consents=signing.consent_wordings_current(get_language()))
     return _petition_page(petition, form).content
 
 
 @require_GET
 def petition_detail(request, slug):
-    response = HttpResponse(caches.pages.get(slug, lambda: _page_build(slug)))
+    # One page per petition and language (the language is in the address).
+    key = (slug, get_language())
+    response = HttpResponse(caches.pages.get(key, lambda: _page_build(slug)))
     response.headers["Cache-Control"] = f"public, max-age={settings.PAGE_CACHE_SECONDS}"
     return response
 
@@ -94,10 +101,11 @@ def petition_detail(request, slug):
 @require_POST
 def petition_sign(request, slug):
     petition = _petition_for_signing(slug)
-    form = SignatureForm(request.POST, consents=signing.consent_wordings_current())
+    language = get_language()
+    form = SignatureForm(request.POST, consents=signing.consent_wordings_current(language))
     if form.is_bot():
         # A filled honeypot gets the very page a person gets, and nothing is kept.
-        return HttpResponseRedirect(_signed_url(petition.slug))
+        return HttpResponseRedirect(_signed_url(petition.slug, language))
     if form.consent_wording_changed():
         # Consent is to the words shown: ask again rather than record others.
         return _petition_page(petition, form.asking_consent_again(), status=409)
@@ -114,25 +122,31 @@ def petition_sign(request, slug):
             wants_reply=form.cleaned_data["reply_consent"],
             wants_updates=form.cleaned_data["updates_consent"],
             comment=form.cleaned_data["comment"],
+            language=language,
             ip=client_ip(request),
         )
     except (signing.PetitionClosed, signing.SigningPaused):
         # The cached petition is shared by this process's requests: read a fresh one.
         return _petition_page(get_object_or_404(Petition, slug=slug), form, status=409)
     # First and repeat signers land on the same page; only their inbox differs.
-    return HttpResponseRedirect(_signed_url(petition.slug))
+    return HttpResponseRedirect(_signed_url(petition.slug, language))
 
 
 @functools.lru_cache(maxsize=64)
-def _signed_url(slug):
-    """Where a signer lands, by petition (reversed once per process, not per signature)."""
+def _signed_url(slug, language):
+    """Where a signer lands, by petition and language (reversed once per
+    process, not per signature; `reverse` prefixes the active language)."""
     return reverse("petitions:signed", args=[slug])
 
 
 @require_GET
 def petition_signed(request, slug):
     petition = get_object_or_404(Petition, slug=slug)
-    return render(request, "petitions/signed.html", {"petition": petition})
+    return render(request, "petitions/signed.html", _petition_context(petition))
+
+
+def _petition_context(petition):
+    return {"petition": petition, "texts": petition_texts(petition, get_language())}
 
 
 @require_http_methods(["GET", "POST"])
@@ -151,7 +165,7 @@ def signature_confirm(request, token):
     if result == signing.ConfirmResult.NOT_CONFIRMABLE or signature is None:
         return render(request, "petitions/confirm_invalid.html", {"expired": False}, status=400)
     if result == signing.ConfirmResult.PETITION_CLOSED:
-        return render(request, "petitions/confirm_closed.html", {"petition": signature.petition}, status=409)
+        return render(request, "petitions/confirm_closed.html", _petition_context(signature.petition), status=409)
     return redirect("petitions:confirmed", slug=signature.petition.slug)
 
 
@@ -159,7 +173,7 @@ def signature_confirm(request, token):
 def petition_confirmed(request, slug):
     petition = get_object_or_404(Petition, slug=slug)
     page_url = request.build_absolute_uri(reverse("petitions:detail", args=[petition.slug]))
-    return render(request, "petitions/confirmed.html", {"petition": petition, "share_url": page_url})
+    return render(request, "petitions/confirmed.html", _petition_context(petition) | {"share_url": page_url})
 
 
 @require_GET

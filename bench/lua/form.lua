@@ -110,7 +110,7 @@ function request()
          reused = reused + 1
          token_index = 1
       end
-      target = "/confirm/" .. tokens[token_index] .. "/"
+      target = "/en/confirm/" .. tokens[token_index] .. "/"
    elseif mode == "sign" then
       body = body
          .. "&first_name=" .. first_names[n % #first_names + 1]

@@ -25,6 +25,7 @@ from petitions.admin.signatures import (
     SignatureAdmin,
     SignerCommentAdmin,
 )
+from petitions.admin.translations import PetitionTranslationAdmin
 
 __all__ = [
     "BackgroundFactInline",
@@ -43,6 +44,7 @@ __all__ = [
     "ModerationDecisionAdmin",
     "OutboxAdmin",
     "PetitionAdmin",
+    "PetitionTranslationAdmin",
     "RateLimitAdmin",
     "ReasonActionForm",
     "RecordAdmin",

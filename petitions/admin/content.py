@@ -3,6 +3,8 @@
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from petitions.admin.records import OfferedFiltersOnly
 from petitions.models import BackgroundFact, ConsentWording, Demand, Letter, Petition, Target
@@ -30,9 +32,9 @@ class PetitionAdmin(OfferedFiltersOnly):
     filter_horizontal = ["targets"]
     inlines = [DemandInline, BackgroundFactInline]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "is_open", "goal", "targets"]}),
+        (None, {"fields": ["title", "slug", "language", "is_open", "goal", "targets"]}),
         (
-            "Switches",
+            _("Switches"),
             {
                 "fields": [
                     "signing_paused", "signing_paused_message", "letters_paused", "letters_paused_message",
@@ -40,9 +42,9 @@ class PetitionAdmin(OfferedFiltersOnly):
                 ]
             },
         ),
-        ("Page", {"fields": ["headline", "summary", "body", "call_to_action", "further_reading"]}),
+        (_("Page"), {"fields": ["headline", "summary", "body", "call_to_action", "further_reading"]}),
         (
-            "Letter",
+            _("Letter"),
             {"fields": ["letter_subject", "letter_greeting", "letter_body", "letter_demands_intro", "letter_closing"]},
         ),
     ]
@@ -62,16 +64,20 @@ class TargetAdmin(OfferedFiltersOnly):
     readonly_fields = ["bounce_held_since", "bounce_reason"]
     actions = ["clear_bounce_hold"]
 
-    @admin.display(description="bounce hold")
+    @admin.display(description=_("bounce hold"))
     def bounce_hold(self, target):
         if target.bounce_held_since is None:
             return "—"
-        return format_html('<span class="bounce-held">Held</span> {}', target.bounce_reason)
+        return format_html('<span class="bounce-held">{}</span> {}', gettext("Held"), target.bounce_reason)
 
-    @admin.action(description="Clear the bounce hold (after fixing the address)", permissions=["change"])
+    @admin.action(description=_("Clear the bounce hold (after fixing the address)"), permissions=["change"])
     def clear_bounce_hold(self, request, queryset):
         count = suppression.target_bounce_clear(target_ids=list(queryset.values_list("pk", flat=True)))
-        released = f"{count} recipient(s) released; their queued letters will be sent."
+        released = ngettext(
+            "%(count)s recipient(s) released; their queued letters will be sent.",
+            "%(count)s recipient(s) released; their queued letters will be sent.",
+            count,
+        ) % {"count": count}
         self.message_user(request, released, messages.SUCCESS)
 
     def get_queryset(self, request):
@@ -84,24 +90,24 @@ class TargetAdmin(OfferedFiltersOnly):
             )
         )
 
-    @admin.display(description="queued", ordering="queued_count")
+    @admin.display(description=_("queued"), ordering="queued_count")
     def letters_queued(self, target):
         return target.queued_count
 
-    @admin.display(description="sent", ordering="sent_count")
+    @admin.display(description=_("sent"), ordering="sent_count")
     def letters_sent(self, target):
         return target.sent_count
 
 
 @admin.register(ConsentWording)
 class ConsentWordingAdmin(OfferedFiltersOnly):
-    list_display = ["kind", "version", "created_at", "text"]
-    list_filter = ["kind"]
+    list_display = ["kind", "language", "version", "created_at", "text"]
+    list_filter = ["kind", "language"]
 
     def get_readonly_fields(self, request, obj=None):
         # A wording that signers may have agreed to must never change: add a
         # new version instead.
-        return ["kind", "version", "text", "created_at"] if obj else ["created_at"]
+        return ["kind", "language", "version", "text", "created_at"] if obj else ["created_at"]
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -13,6 +13,9 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.dateformat import format as date_format
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
 
 from campaign.staff_site import StaffSite
 from petitions.models import Petition
@@ -111,15 +114,19 @@ def chart_build(buckets: list[Bucket], *, unit: Literal["hour", "day"], title: s
     x_ticks: list[Tick] = []
     for index, bucket in enumerate(buckets):
         x = PLOT_LEFT + slot * index
+        # Dates through Django's date format (D, M: the names in the active language).
         if unit == "hour":
-            when = f"{bucket.start:%a %d %b, %H:00}–{(bucket.start + timedelta(hours=1)):%H:00} UTC"
+            when = gettext("%(start)s–%(end)s UTC") % {
+                "start": date_format(bucket.start, "D d M, H:00"),
+                "end": date_format(bucket.start + timedelta(hours=1), "H:00"),
+            }
             if bucket.start.hour % 6 == 0:
-                label = f"{bucket.start:%a %H:00}" if bucket.start.hour == 0 else f"{bucket.start:%H:00}"
+                label = date_format(bucket.start, "D H:00" if bucket.start.hour == 0 else "H:00")
                 x_ticks.append(Tick(position=round(x + slot / 2, 1), label=label))
         else:
-            when = f"{bucket.start:%a %d %b %Y}"
+            when = date_format(bucket.start, "D d M Y")
             if index % 7 == (len(buckets) - 1) % 7:
-                x_ticks.append(Tick(position=round(x + slot / 2, 1), label=f"{bucket.start:%d %b}"))
+                x_ticks.append(Tick(position=round(x + slot / 2, 1), label=date_format(bucket.start, "d M")))
         bars.append(
             Bar(
                 x=round(x + gap / 2, 1),
@@ -128,18 +135,42 @@ def chart_build(buckets: list[Bucket], *, unit: Literal["hour", "day"], title: s
                 total_height=round(y(0) - y(bucket.total), 1),
                 confirmed_y=y(bucket.confirmed),
                 confirmed_height=round(y(0) - y(bucket.confirmed), 1),
-                title=f"{when}: {bucket.total} signed, {bucket.confirmed} confirmed so far",
+                title=gettext("%(when)s: %(total)s signed, %(confirmed)s confirmed so far")
+                % {"when": when, "total": bucket.total, "confirmed": bucket.confirmed},
             )
         )
-    y_ticks = [Tick(position=y(value), label=f"{value:,}") for value in range(0, top + 1, step)]
+    y_ticks = [
+        Tick(position=y(value), label=number_format(value, force_grouping=True))
+        for value in range(0, top + 1, step)
+    ]
     total = sum(bucket.total for bucket in buckets)
     confirmed = sum(bucket.confirmed for bucket in buckets)
-    period = f"the last {len(buckets)} {'hours' if unit == 'hour' else 'days'}"
     busiest = max(buckets, key=lambda bucket: bucket.total)
-    description = f"{total:,} signatures in {period}, {confirmed:,} of them confirmed so far."
+    numbers = {"total": f"{total:,}", "count": len(buckets), "confirmed": f"{confirmed:,}"}
+    # The English text says "signatures" whatever the total; other languages
+    # may need its plural forms.
+    if unit == "hour":
+        description = ngettext(
+            "%(total)s signatures in the last %(count)s hours, %(confirmed)s of them confirmed so far.",
+            "%(total)s signatures in the last %(count)s hours, %(confirmed)s of them confirmed so far.",
+            total,
+        ) % numbers
+    else:
+        description = ngettext(
+            "%(total)s signatures in the last %(count)s days, %(confirmed)s of them confirmed so far.",
+            "%(total)s signatures in the last %(count)s days, %(confirmed)s of them confirmed so far.",
+            total,
+        ) % numbers
     if busiest.total:
-        description += f" Busiest {unit}: {busiest.start:%d %b %H:00 UTC} with {busiest.total:,}." if unit == "hour" \
-            else f" Busiest day: {busiest.start:%d %b %Y} with {busiest.total:,}."
+        if unit == "hour":
+            busiest_text = gettext("Busiest hour: %(when)s UTC with %(count)s.") % {
+                "when": date_format(busiest.start, "d M H:00"), "count": f"{busiest.total:,}"
+            }
+        else:
+            busiest_text = gettext("Busiest day: %(when)s with %(count)s.") % {
+                "when": date_format(busiest.start, "d M Y"), "count": f"{busiest.total:,}"
+            }
+        description += " " + busiest_text
     return Chart(title=title, description=description, bars=bars, y_ticks=y_ticks, x_ticks=x_ticks)
 
 
@@ -161,11 +192,15 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     petition = _petition_chosen(request)
     figures = dashboard_figures_cached(petition=petition)
     charts = {
-        "hourly_chart": chart_build(figures["hourly"], unit="hour", title="Signatures per hour, last 48 hours"),
-        "daily_chart": chart_build(figures["daily"], unit="day", title="Signatures per day, last 60 days"),
+        "hourly_chart": chart_build(
+            figures["hourly"], unit="hour", title=gettext("Signatures per hour, last 48 hours")
+        ),
+        "daily_chart": chart_build(figures["daily"], unit="day", title=gettext("Signatures per day, last 60 days")),
     }
     context = site.each_context(request) | figures | charts | {
-        "title": f"Dashboard: {petition.title}" if petition else "Dashboard",
+        "title": (
+            gettext("Dashboard: %(petition)s") % {"petition": petition.title} if petition else gettext("Dashboard")
+        ),
         "petitions": Petition.objects.order_by("-created_at"),
         "petition": petition,
         "health": dataclasses.replace(figures["health"], broker_backlog=broker_backlog()),

@@ -1,6 +1,8 @@
 """Staff tools for delivery: letters, the outbox, suppressions and ESP events."""
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from petitions.admin.records import OfferedFiltersOnly, RecordAdmin, sees_signer_emails
 from petitions.models import EspEvent, Letter, Outbox, Suppression
@@ -27,10 +29,11 @@ class LetterAdmin(RecordAdmin):
     def has_retry_permission(self, request):
         return request.user.has_perm("petitions.change_letter")
 
-    @admin.action(description="Retry selected failed letters", permissions=["retry"])
+    @admin.action(description=_("Retry selected failed letters"), permissions=["retry"])
     def retry(self, request, queryset):
         count = letters.letters_retry(letter_ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"{count} failed letter(s) queued again.", messages.SUCCESS)
+        queued = ngettext("%(count)s failed letter(s) queued again.", "%(count)s failed letter(s) queued again.", count)
+        self.message_user(request, queued % {"count": count}, messages.SUCCESS)
 
 
 @admin.register(Outbox)
@@ -63,9 +66,9 @@ class SuppressionAdmin(OfferedFiltersOnly):
     def get_readonly_fields(self, request, obj=None):
         return ["email_normalized", "created_at"] if obj else []
 
-    @admin.display(description="address")
+    @admin.display(description=_("address"))
     def address_hidden(self, obj):
-        return "(hidden: needs the permission to see signers' addresses)"
+        return gettext("(hidden: needs the permission to see signers' addresses)")
 
     def save_model(self, request, obj, form, change):
         if change:

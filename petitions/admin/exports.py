@@ -14,6 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from campaign.staff_site import StaffSite
 from petitions.models import Petition, Signature, SignatureExport
@@ -31,14 +33,16 @@ def export_allowed(user: User | AnonymousUser) -> bool:
 
 
 class ExportForm(forms.Form):
-    petition = forms.ModelChoiceField(queryset=Petition.objects.order_by("-created_at"), empty_label=None)
-    columns = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, label="Columns")
+    petition = forms.ModelChoiceField(
+        queryset=Petition.objects.order_by("-created_at"), empty_label=None, label=_("Petition")
+    )
+    columns = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, label=_("Columns"))
     states = forms.MultipleChoiceField(
         widget=forms.CheckboxSelectMultiple,
         choices=Signature.State.choices,
         initial=[Signature.State.CONFIRMED],
-        label="Signatures",
-        help_text="Only confirmed signatures count towards the petition.",
+        label=_("Signatures"),
+        help_text=_("Only confirmed signatures count towards the petition."),
     )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
@@ -48,7 +52,10 @@ class ExportForm(forms.Form):
         columns_field = cast(forms.MultipleChoiceField, self.fields["columns"])
         petition_field = cast("forms.ModelChoiceField[Petition]", self.fields["petition"])
         columns_field.choices = [
-            (column.key, f"{column.header} (personal data)" if column.personal else column.header)
+            (
+                column.key,
+                gettext("%(column)s (personal data)") % {"column": column.header} if column.personal else column.header,
+            )
             for column in COLUMNS
             if self.email_allowed or not column.personal
         ]
@@ -90,7 +97,7 @@ def export_view(request: HttpRequest) -> HttpResponseBase:
         response["X-Export-Id"] = str(export.pk)
         return response
     context = site.each_context(request) | {
-        "title": "Export signatures",
+        "title": gettext("Export signatures"),
         "form": form,
         "exports": [
             (export, [COLUMNS_BY_KEY[key].header if key in COLUMNS_BY_KEY else key for key in export.columns])

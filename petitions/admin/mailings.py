@@ -9,12 +9,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from petitions import emails
 from petitions.admin.records import OfferedFiltersOnly
-from petitions.models import Mailing
-from petitions.selectors.mailings import mailing_audience_count, mailing_progress
+from petitions.models import Mailing, MailingTranslation
+from petitions.selectors.mailings import mailing_audience_by_language, mailing_audience_count, mailing_progress
 from petitions.services import mailings
 
 # The preview response's own Content-Security-Policy, in place of the site's:
@@ -32,6 +34,25 @@ PREVIEW_POLICY = {
 }
 
 
+class MailingTranslationInline(admin.StackedInline):
+    """The update in more languages: each supporter gets theirs, or the mailing's own."""
+
+    model = MailingTranslation
+    extra = 0
+
+    def _draft(self, obj):
+        return obj is None or obj.state == Mailing.State.DRAFT
+
+    def has_add_permission(self, request, obj=None):
+        return self._draft(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._draft(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._draft(obj) and super().has_delete_permission(request, obj)
+
+
 @admin.register(Mailing)
 class MailingAdmin(OfferedFiltersOnly):
     class Media:
@@ -40,9 +61,11 @@ class MailingAdmin(OfferedFiltersOnly):
     list_display = ["subject", "petition", "state", "created_at", "started_at", "finished_at"]
     list_filter = ["state", "petition"]
     change_form_template = "admin/petitions/mailing/change_form.html"
+    inlines = [MailingTranslationInline]
 
     def get_fields(self, request, obj=None):
-        return ["petition", "subject", "body"] if obj is None else ["petition", "subject", "body", "state", "preview"]
+        fields = ["petition", "language", "subject", "body"]
+        return fields if obj is None else [*fields, "state", "preview"]
 
     def get_readonly_fields(self, request, obj=None):
         # A started mailing is read-only as a whole: see has_change_permission.
@@ -64,18 +87,20 @@ class MailingAdmin(OfferedFiltersOnly):
         """Whether this staff member may test, send, pause, resume or cancel mailings, whatever their state."""
         return super().has_change_permission(request)
 
-    @admin.display(description="preview")
+    @admin.display(description=_("preview"))
     def preview(self, mailing):
         subject, _text, _html = emails.mailing_preview(mailing)
         # The email is shown from its own URL, in a sandboxed frame with its own
         # Content-Security-Policy (PREVIEW_POLICY): inline in this page, or in a
         # srcdoc frame, which inherits this page's policy, its styles would be stripped.
         return format_html(
-            '<p><strong>Subject:</strong> {}</p>'
-            '<iframe sandbox src="{}" title="The email as supporters will see it" class="mailing-preview-frame">'
+            '<p><strong>{}</strong> {}</p>'
+            '<iframe sandbox src="{}" title="{}" class="mailing-preview-frame">'
             "</iframe>",
+            gettext("Subject:"),
             subject,
             reverse("admin:petitions_mailing_preview", args=[mailing.pk]),
+            gettext("The email as supporters will see it"),
         )
 
     def save_model(self, request, obj, form, change):
@@ -140,12 +165,14 @@ class MailingAdmin(OfferedFiltersOnly):
             except mailings.MailingStateError as error:
                 self.message_user(request, str(error), messages.ERROR)
             else:
-                self.message_user(request, f"Sending to {count} supporter(s).", messages.SUCCESS)
+                sending = ngettext("Sending to %(count)s supporter(s).", "Sending to %(count)s supporter(s).", count)
+                self.message_user(request, sending % {"count": count}, messages.SUCCESS)
             return self._back(mailing)
         context = self.admin_site.each_context(request) | {
-            "title": "Send this update?",
+            "title": gettext("Send this update?"),
             "mailing": mailing,
             "audience": mailing_audience_count(mailing),
+            "audience_by_language": mailing_audience_by_language(mailing),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/petitions/mailing/send_confirm.html", context)
@@ -155,10 +182,13 @@ class MailingAdmin(OfferedFiltersOnly):
         if request.method != "POST":
             return self._back(mailing)
         if not request.user.email:
-            self.message_user(request, "Your staff account has no email address to send the test to.", messages.ERROR)
+            self.message_user(
+                request, gettext("Your staff account has no email address to send the test to."), messages.ERROR
+            )
         else:
             mailings.mailing_test_send(mailing_id=mailing.pk, to_email=request.user.email)
-            self.message_user(request, f"A test copy is on its way to {request.user.email}.", messages.SUCCESS)
+            on_its_way = gettext("A test copy is on its way to %(email)s.") % {"email": request.user.email}
+            self.message_user(request, on_its_way, messages.SUCCESS)
         return self._back(mailing)
 
     def _transition_view(self, request, mailing_id, service, done):
@@ -167,17 +197,21 @@ class MailingAdmin(OfferedFiltersOnly):
             if service(mailing_id=mailing.pk):
                 self.message_user(request, done, messages.SUCCESS)
             else:
-                unchanged = f"Nothing changed: this update is {mailing.get_state_display().lower()}."
+                unchanged = gettext("Nothing changed: this update is %(state)s.") % {
+                    "state": mailing.get_state_display().lower()
+                }
                 self.message_user(request, unchanged, messages.WARNING)
         return self._back(mailing)
 
     def pause_view(self, request, mailing_id):
-        return self._transition_view(request, mailing_id, mailings.mailing_pause, "Paused after the batches in flight.")
+        return self._transition_view(
+            request, mailing_id, mailings.mailing_pause, gettext("Paused after the batches in flight.")
+        )
 
     def resume_view(self, request, mailing_id):
-        return self._transition_view(request, mailing_id, mailings.mailing_resume, "Sending again.")
+        return self._transition_view(request, mailing_id, mailings.mailing_resume, gettext("Sending again."))
 
     def cancel_view(self, request, mailing_id):
         return self._transition_view(
-            request, mailing_id, mailings.mailing_cancel, "Cancelled: nothing more will be sent."
+            request, mailing_id, mailings.mailing_cancel, gettext("Cancelled: nothing more will be sent.")
         )

@@ -1,6 +1,7 @@
 """Staff tools for safety and privacy: moderation decisions, rate limits, blocked sources, erasures."""
 
 from django.contrib import admin, messages
+from django.utils.translation import ngettext
 
 from petitions.admin.records import OfferedFiltersOnly, RecordAdmin
 from petitions.models import BlockedSource, DisposableDomain, Erasure, ModerationDecision, RateLimit
@@ -34,7 +35,12 @@ class BlockedSourceAdmin(OfferedFiltersOnly):
         entry, flagged = moderation.blocklist_add(kind=obj.kind, value=obj.value, note=obj.note)
         obj.pk = entry.pk
         if flagged:
-            self.message_user(request, f"{flagged} existing signature(s) flagged for review.", messages.WARNING)
+            done = ngettext(
+                "%(count)s existing signature(s) flagged for review.",
+                "%(count)s existing signature(s) flagged for review.",
+                flagged,
+            )
+            self.message_user(request, done % {"count": flagged}, messages.WARNING)
 
 
 @admin.register(DisposableDomain)

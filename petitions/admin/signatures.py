@@ -16,7 +16,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.functional import cached_property
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from redis.exceptions import RedisError
 
 from petitions.addresses import email_canonical
@@ -32,17 +33,17 @@ logger = logging.getLogger(__name__)
 
 class ReasonActionForm(ActionForm):
     reason = forms.CharField(
-        required=False, max_length=300, label="Reason (recorded with the decision):",
-        widget=forms.TextInput(attrs={"size": 40, "placeholder": "e.g. bot wave from one domain"}),
+        required=False, max_length=300, label=_("Reason (recorded with the decision):"),
+        widget=forms.TextInput(attrs={"size": 40, "placeholder": _("e.g. bot wave from one domain")}),
     )
 
 
 class FlaggedFilter(admin.SimpleListFilter):
-    title = "review flag"
+    title = _("review flag")
     parameter_name = "flagged"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Flagged for review"), ("no", "Not flagged")]
+        return [("yes", _("Flagged for review")), ("no", _("Not flagged"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -124,7 +125,7 @@ class CountBeyond(int):
         return super().__new__(cls, limit + 1)
 
     def __str__(self):
-        return f"more than {self - 1:,}"
+        return gettext("more than %(count)s") % {"count": f"{self - 1:,}"}
 
 
 class FilteredCountPaginator(Paginator):
@@ -231,7 +232,7 @@ class SignatureAdmin(OfferedFiltersOnly):
         return request.POST.get("reason", "").strip() or default
 
     @admin.action(
-        description="Invalidate selected signatures (stop counting them, cancel unsent letters)",
+        description=_("Invalidate selected signatures (stop counting them, cancel unsent letters)"),
         permissions=["moderate"],
     )
     def invalidate(self, request, queryset):
@@ -240,37 +241,48 @@ class SignatureAdmin(OfferedFiltersOnly):
             actor=request.user,
             reason=self._reason(request, "Invalidated in the admin"),
         )
-        self.message_user(request, f"{changed} signature(s) invalidated.", messages.SUCCESS)
+        invalidated = ngettext("%(count)s signature(s) invalidated.", "%(count)s signature(s) invalidated.", changed)
+        self.message_user(request, invalidated % {"count": changed}, messages.SUCCESS)
 
-    @admin.action(description="Approve selected flagged signatures", permissions=["moderate"])
+    @admin.action(description=_("Approve selected flagged signatures"), permissions=["moderate"])
     def approve(self, request, queryset):
         changed = moderation.signatures_approve(
             signature_ids=list(queryset.values_list("pk", flat=True)),
             actor=request.user,
             reason=self._reason(request, "Approved in the admin"),
         )
-        self.message_user(request, f"{changed} flagged signature(s) approved.", messages.SUCCESS)
+        approved = ngettext(
+            "%(count)s flagged signature(s) approved.", "%(count)s flagged signature(s) approved.", changed
+        )
+        self.message_user(request, approved % {"count": changed}, messages.SUCCESS)
 
-    @admin.action(description="Publish the selected signatures' comments", permissions=["moderate"])
+    @admin.action(description=_("Publish the selected signatures' comments"), permissions=["moderate"])
     def comments_approve(self, request, queryset):
         changed = moderation.comments_decide(
             signature_ids=list(queryset.values_list("pk", flat=True)), actor=request.user, approve=True
         )
-        self.message_user(request, f"{changed} comment(s) published.", messages.SUCCESS)
+        published = ngettext("%(count)s comment(s) published.", "%(count)s comment(s) published.", changed)
+        self.message_user(request, published % {"count": changed}, messages.SUCCESS)
 
-    @admin.action(description="Reject the selected signatures' comments", permissions=["moderate"])
+    @admin.action(description=_("Reject the selected signatures' comments"), permissions=["moderate"])
     def comments_reject(self, request, queryset):
         changed = moderation.comments_decide(
             signature_ids=list(queryset.values_list("pk", flat=True)), actor=request.user, approve=False
         )
-        self.message_user(request, f"{changed} comment(s) rejected.", messages.SUCCESS)
+        rejected = ngettext("%(count)s comment(s) rejected.", "%(count)s comment(s) rejected.", changed)
+        self.message_user(request, rejected % {"count": changed}, messages.SUCCESS)
 
     @admin.action(
-        description="Erase the selected signers' personal data everywhere (keeps the counts)", permissions=["erase"]
+        description=_("Erase the selected signers' personal data everywhere (keeps the counts)"), permissions=["erase"]
     )
     def erase(self, request, queryset):
         erased = privacy.signatures_erase(signature_ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"Erased the personal data of {erased} signature(s).", messages.SUCCESS)
+        done = ngettext(
+            "Erased the personal data of %(count)s signature(s).",
+            "Erased the personal data of %(count)s signature(s).",
+            erased,
+        )
+        self.message_user(request, done % {"count": erased}, messages.SUCCESS)
 
     def get_urls(self):
         return [
@@ -286,7 +298,7 @@ class SignatureAdmin(OfferedFiltersOnly):
             raise PermissionDenied
         form = BulkInvalidationForm(request.POST or request.GET or None)
         context = self.admin_site.each_context(request) | {
-            "title": "Invalidate signatures by conditions", "form": form, "opts": self.model._meta
+            "title": gettext("Invalidate signatures by conditions"), "form": form, "opts": self.model._meta
         }
         if form.is_valid():
             criteria = form.criteria()
@@ -299,23 +311,31 @@ class SignatureAdmin(OfferedFiltersOnly):
                 )
                 if changed is None:
                     self.message_user(
-                        request, "The number of matching signatures changed; check the new count.", messages.WARNING
+                        request, gettext("The number of matching signatures changed; check the new count."),
+                        messages.WARNING,
                     )
                 else:
-                    self.message_user(request, f"{changed} signature(s) invalidated.", messages.SUCCESS)
+                    invalidated = ngettext(
+                        "%(count)s signature(s) invalidated.", "%(count)s signature(s) invalidated.", changed
+                    )
+                    self.message_user(request, invalidated % {"count": changed}, messages.SUCCESS)
                     return redirect(reverse("admin:petitions_signature_changelist"))
         return TemplateResponse(request, "admin/petitions/signature/bulk_invalidate.html", context)
 
 
 class BulkInvalidationForm(forms.Form):
-    petition = forms.ModelChoiceField(queryset=Petition.objects.all())
-    email_domain = forms.CharField(required=False, max_length=254, help_text="e.g. throwaway.example")
-    created_from = forms.DateTimeField(required=False, help_text="YYYY-MM-DD HH:MM (UTC)")
-    created_to = forms.DateTimeField(required=False)
-    ip_hash = forms.CharField(required=False, max_length=64, label="IP hash")
-    country = forms.CharField(required=False, max_length=2, help_text="Two-letter code, e.g. FR")
-    flagged_only = forms.BooleanField(required=False, label="Only signatures flagged for review")
-    reason = forms.CharField(required=False, max_length=300)
+    petition = forms.ModelChoiceField(queryset=Petition.objects.all(), label=_("Petition"))
+    email_domain = forms.CharField(
+        required=False, max_length=254, label=_("Email domain"), help_text=_("e.g. throwaway.example")
+    )
+    created_from = forms.DateTimeField(required=False, label=_("Created from"), help_text=_("YYYY-MM-DD HH:MM (UTC)"))
+    created_to = forms.DateTimeField(required=False, label=_("Created to"))
+    ip_hash = forms.CharField(required=False, max_length=64, label=_("IP hash"))
+    country = forms.CharField(
+        required=False, max_length=2, label=_("Country"), help_text=_("Two-letter code, e.g. FR")
+    )
+    flagged_only = forms.BooleanField(required=False, label=_("Only signatures flagged for review"))
+    reason = forms.CharField(required=False, max_length=300, label=_("Reason"))
     expected_count = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def clean(self) -> dict[str, Any]:
@@ -323,7 +343,7 @@ class BulkInvalidationForm(forms.Form):
         data = cast(dict[str, Any], super().clean())
         narrowing = ("email_domain", "created_from", "created_to", "ip_hash", "country", "flagged_only")
         if not any(data.get(name) for name in narrowing):
-            raise forms.ValidationError("Give at least one condition besides the petition.")
+            raise forms.ValidationError(gettext("Give at least one condition besides the petition."))
         return data
 
     def criteria(self):

@@ -17,12 +17,20 @@ from petitions.models.records import (
     SignatureExport,
 )
 from petitions.models.signatures import FlaggedSignature, Signature, SignatureQuerySet, SignerComment
+from petitions.models.translations import (
+    BackgroundFactTranslation,
+    DemandTranslation,
+    MailingTranslation,
+    PetitionTranslation,
+)
 
 __all__ = [
     "BackgroundFact",
+    "BackgroundFactTranslation",
     "BlockedSource",
     "ConsentWording",
     "Demand",
+    "DemandTranslation",
     "DisposableDomain",
     "Erasure",
     "EspEvent",
@@ -31,9 +39,11 @@ __all__ = [
     "LetterQuerySet",
     "Mailing",
     "MailingRecipient",
+    "MailingTranslation",
     "ModerationDecision",
     "Outbox",
     "Petition",
+    "PetitionTranslation",
     "RateLimit",
     "RepeatAttempt",
     "Signature",

@@ -1,12 +1,18 @@
 """The petition and what it is made of: its texts, demands, background facts,
 recipients and the consent wordings signers agree to."""
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Petition(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
+    language = models.CharField(
+        _("original language"), max_length=8, choices=settings.LANGUAGES, default="en",
+        help_text=_("The language the texts below are written in; translations are edited separately."),
+    )
     title = models.CharField(max_length=200)
     headline = models.CharField(max_length=300, blank=True, help_text="The line under the title.")
     summary = models.CharField(max_length=300, blank=True, help_text="One line, shown first.")
@@ -24,12 +30,16 @@ class Petition(models.Model):
     is_open = models.BooleanField(default=True, help_text="Closed petitions show their text but take no signatures.")
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     signing_paused = models.BooleanField(default=False, help_text="Stop taking signatures for now.")
+    # Blank shows the standard wording, in the page's language; staff's own
+    # words are shown as written, in every language.
     signing_paused_message = models.CharField(
-        max_length=300, blank=True, default="Signing is paused for a short while. Please come back later."
+        max_length=300, blank=True, default="",
+        help_text=_("Blank: \"Signing is paused for a short while. Please come back later.\", translated."),
     )
     letters_paused = models.BooleanField(default=False, help_text="Hold all letters of this petition for now.")
     letters_paused_message = models.CharField(
-        max_length=300, blank=True, default="Letters to the recipients are paused for now; yours will go out later."
+        max_length=300, blank=True, default="",
+        help_text=_("Blank: \"Letters to the recipients are paused for now; yours will go out later.\", translated."),
     )
     # A wave of bot signatures caught within this time never reaches the
     # recipients: a letter waits this long after its signature is confirmed,
@@ -110,6 +120,10 @@ class Target(models.Model):
     # staff fix the address and clear the hold.
     bounce_held_since = models.DateTimeField(null=True, blank=True)
     bounce_reason = models.CharField(max_length=300, blank=True)
+    letter_language = models.CharField(
+        _("letter language"), max_length=8, choices=settings.LANGUAGES, blank=True, default="",
+        help_text=_("The language this recipient's letters are written in; blank for the petition's own."),
+    )
 
     class Meta:
         ordering = ["id"]
@@ -128,13 +142,18 @@ class ConsentWording(models.Model):
         UPDATES = "updates", "Campaign updates"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    # Each language has its own versions: a signer is shown, and agrees to,
+    # the wording in the language of the page they sign on.
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     version = models.PositiveIntegerField()
     text = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["kind", "-version"]
-        constraints = [models.UniqueConstraint(fields=["kind", "version"], name="consent_kind_version_unique")]
+        ordering = ["kind", "language", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "language", "version"], name="consent_kind_language_version_unique")
+        ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} v{self.version}"
+        return f"{self.get_kind_display()} [{self.language}] v{self.version}"

@@ -4,6 +4,7 @@ list and the ESP's events. Each is a row the delivery engine claims and records.
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -36,6 +37,8 @@ class Letter(models.Model):
     signature = models.ForeignKey(Signature, on_delete=models.CASCADE, related_name="letters")
     target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="letters")
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    # The recipient's letter language: what the subject and body are written in.
+    language = models.CharField(max_length=8, blank=True, default="")
     subject = models.CharField(max_length=200)
     body = models.TextField(help_text="The letter text, signed with the signer's name and country.")
     from_name = models.CharField(max_length=201)
@@ -178,6 +181,9 @@ class Mailing(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     petition = models.ForeignKey(Petition, on_delete=models.PROTECT, related_name="mailings")
+    # The language of the subject and body below; other languages are its
+    # translations. A supporter gets their own language, or this one.
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     subject = models.CharField(max_length=200)
     body = models.TextField(help_text="Plain text or Markdown: paragraphs, **bold**, *italic*, lists and links.")
     state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT)
@@ -208,6 +214,8 @@ class MailingRecipient(models.Model):
     signature = models.ForeignKey(Signature, on_delete=models.SET_NULL, null=True, related_name="+")
     email = models.EmailField(max_length=254)
     email_normalized = models.CharField(max_length=254)
+    # The supporter's language when the audience was drawn; batches are per language.
+    language = models.CharField(max_length=8, default="en")
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     # The id of the first recipient of the batch this one was claimed in. A
     # batch keeps its members and its ESP idempotency key if it must be sent again.

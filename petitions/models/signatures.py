@@ -3,6 +3,7 @@ the review queues staff see them in."""
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -39,6 +40,8 @@ class Signature(models.Model):
     email_normalized = models.CharField(max_length=254, editable=False)
     country = CountryField()
     postcode = models.CharField(max_length=16, blank=True)
+    # The language of the page they signed on: every email to them is in it.
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
 
     letter_consent = models.ForeignKey(ConsentWording, on_delete=models.PROTECT, related_name="+", db_index=False)

@@ -24,6 +24,8 @@ from django.db.models import Count, Min, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDay, TruncHour
 from django.db.models.functions.datetime import TruncBase
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
 from django_countries import countries
 
 from petitions.models import Letter, Mailing, MailingRecipient, Outbox, Petition, Signature, SignatureQuerySet, Target
@@ -118,7 +120,8 @@ def signatures_by_country(signatures: SignatureQuerySet, *, limit: int = COUNTRI
     others = rows[limit:]
     if others:
         rest = sum(row["count"] for row in others)
-        shown.append(CountryRow(code="", name=f"{len(others)} other countries", count=rest, share=rest / total))
+        name = ngettext("%(count)s other country", "%(count)s other countries", len(others)) % {"count": len(others)}
+        shown.append(CountryRow(code="", name=name, count=rest, share=rest / total))
     return shown
 
 
@@ -253,26 +256,65 @@ class QueueHealth:
         """A sentence for each thing that looks wrong, most urgent first."""
         problems: list[str] = []
         if self.broker_backlog is None:
-            problems.append("The broker (Redis) cannot be reached: nothing is being sent until it is back.")
+            problems.append(gettext("The broker (Redis) cannot be reached: nothing is being sent until it is back."))
         elif self.broker_backlog > BROKER_BACKLOG_WARNING:
-            problems.append(f"{self.broker_backlog:,} tasks are waiting in the broker: are the workers running?")
+            problems.append(
+                gettext("%(count)s tasks are waiting in the broker: are the workers running?")
+                % {"count": _number(self.broker_backlog)}
+            )
         if self.oldest_pending_outbox_at and self.checked_at - self.oldest_pending_outbox_at > OUTBOX_STALE_AFTER:
             problems.append(
-                f"The oldest unsent email has waited {_age(self.oldest_pending_outbox_at, self.checked_at)}: "
-                "workers may be down or the email service may be failing."
+                gettext(
+                    "The oldest unsent email has waited %(age)s: "
+                    "workers may be down or the email service may be failing."
+                )
+                % {"age": _age(self.oldest_pending_outbox_at, self.checked_at)}
             )
         if self.outbox_failed:
-            problems.append(f"{self.outbox_failed:,} email(s) to signers or staff failed for good (see Outbox).")
+            problems.append(
+                ngettext(
+                    "%(count)s email(s) to signers or staff failed for good (see Outbox).",
+                    "%(count)s email(s) to signers or staff failed for good (see Outbox).",
+                    self.outbox_failed,
+                )
+                % {"count": _number(self.outbox_failed)}
+            )
         if self.letters_failed:
-            problems.append(f"{self.letters_failed:,} letter(s) failed for good (see Letters; they can be retried).")
+            problems.append(
+                ngettext(
+                    "%(count)s letter(s) failed for good (see Letters; they can be retried).",
+                    "%(count)s letter(s) failed for good (see Letters; they can be retried).",
+                    self.letters_failed,
+                )
+                % {"count": _number(self.letters_failed)}
+            )
         if self.letters_held:
             problems.append(
-                f"{self.letters_held:,} letter(s) are held because a recipient's address bounced (see Recipients)."
+                ngettext(
+                    "%(count)s letter(s) are held because a recipient's address bounced (see Recipients).",
+                    "%(count)s letter(s) are held because a recipient's address bounced (see Recipients).",
+                    self.letters_held,
+                )
+                % {"count": _number(self.letters_held)}
             )
         if self.letters_stuck_sending:
-            problems.append(f"{self.letters_stuck_sending:,} letter(s) have been 'sending' for too long.")
+            problems.append(
+                ngettext(
+                    "%(count)s letter(s) have been 'sending' for too long.",
+                    "%(count)s letter(s) have been 'sending' for too long.",
+                    self.letters_stuck_sending,
+                )
+                % {"count": _number(self.letters_stuck_sending)}
+            )
         for subject, failed in self.mailings_failed:
-            problems.append(f"Update “{subject}”: {failed:,} recipient(s) failed.")
+            problems.append(
+                ngettext(
+                    "Update “%(subject)s”: %(count)s recipient(s) failed.",
+                    "Update “%(subject)s”: %(count)s recipient(s) failed.",
+                    failed,
+                )
+                % {"subject": subject, "count": _number(failed)}
+            )
         return problems
 
     @property
@@ -295,15 +337,23 @@ def broker_backlog() -> int | None:
         client.close()
 
 
+def _number(value: int) -> str:
+    """A count as the active language groups its digits (1,234 in English)."""
+    return number_format(value, force_grouping=True)
+
+
 def _age(moment: datetime, now: datetime) -> str:
     seconds = int((now - moment).total_seconds())
     if seconds < 120:
-        return f"{seconds} seconds"
+        return ngettext("%(count)s second", "%(count)s seconds", seconds) % {"count": seconds}
     if seconds < 2 * 3600:
-        return f"{seconds // 60} minutes"
+        minutes = seconds // 60
+        return ngettext("%(count)s minute", "%(count)s minutes", minutes) % {"count": minutes}
     if seconds < 2 * 86400:
-        return f"{seconds // 3600} hours"
-    return f"{seconds // 86400} days"
+        hours = seconds // 3600
+        return ngettext("%(count)s hour", "%(count)s hours", hours) % {"count": hours}
+    days = seconds // 86400
+    return ngettext("%(count)s day", "%(count)s days", days) % {"count": days}
 
 
 def queue_health(*, now: datetime, recipients: Sequence[RecipientLetters]) -> QueueHealth:

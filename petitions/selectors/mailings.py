@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from petitions.models import Mailing, MailingRecipient, Signature, Suppression
@@ -24,6 +25,29 @@ def mailing_audience(*, petition_id: int) -> QuerySet[Signature]:
 def mailing_audience_count(mailing: Mailing) -> int:
     """How many supporters the mailing would go to if started now."""
     return mailing_audience(petition_id=mailing.petition_id).count()
+
+
+def mailing_audience_by_language(mailing: Mailing) -> list[dict[str, object]]:
+    """The audience by supporters' language, each with the language of the
+    copy they will get: their own where the mailing has it, else the mailing's."""
+    names = dict(settings.LANGUAGES)
+    written = {mailing.language, *mailing.translations.values_list("language", flat=True)}
+    rows = (
+        mailing_audience(petition_id=mailing.petition_id)
+        .order_by()
+        .values("language")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "language")
+    )
+    return [
+        {
+            "language": names.get(row["language"], row["language"]),
+            "count": row["count"],
+            "gets": names.get(row["language"] if row["language"] in written else mailing.language, mailing.language),
+            "is_own": row["language"] in written,
+        }
+        for row in rows
+    ]
 
 
 def mailing_progress(mailing: Mailing) -> dict[str, int]:

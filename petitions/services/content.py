@@ -6,8 +6,18 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from petitions.content import libya
-from petitions.models import BackgroundFact, ConsentWording, Demand, Petition, RateLimit, Target
+from petitions.content import libya, libya_translations
+from petitions.models import (
+    BackgroundFact,
+    BackgroundFactTranslation,
+    ConsentWording,
+    Demand,
+    DemandTranslation,
+    Petition,
+    PetitionTranslation,
+    RateLimit,
+    Target,
+)
 from petitions.services.screening import DEFAULT_LIMITS
 
 
@@ -22,6 +32,15 @@ def petition_save(*, petition: Petition) -> Petition:
     return petition
 
 
+def petition_translation_save(*, translation: PetitionTranslation) -> PetitionTranslation:
+    """Save staff's translation of a petition; pages in its language show it
+    from the next page build (the page caches are cleared on save)."""
+    translation.updated_at = timezone.now()
+    with transaction.atomic():
+        translation.save()
+    return translation
+
+
 def petition_seed_load() -> tuple[Petition, bool]:
     """Create the campaign's petition, its recipients, the consent wordings and
     the default rate limits.
@@ -32,9 +51,13 @@ def petition_seed_load() -> tuple[Petition, bool]:
     with transaction.atomic():
         if not RateLimit.objects.exists():
             RateLimit.objects.bulk_create(RateLimit(**limit) for limit in DEFAULT_LIMITS)
-        for kind, text in libya.CONSENTS.items():
-            if not ConsentWording.objects.filter(kind=kind).exists():
-                ConsentWording.objects.create(kind=kind, version=1, text=text)
+        wordings = {settings.LANGUAGE_CODE: libya.CONSENTS} | {
+            language: translation["consents"] for language, translation in libya_translations.TRANSLATIONS.items()
+        }
+        for language, consents in wordings.items():
+            for kind, text in consents.items():
+                if not ConsentWording.objects.filter(kind=kind, language=language).exists():
+                    ConsentWording.objects.create(kind=kind, language=language, version=1, text=text)
         petition, created = Petition.objects.get_or_create(
             slug=libya.SLUG, defaults=libya.PETITION | {"letter_release_minutes": settings.LETTER_RELEASE_MINUTES}
         )
@@ -49,4 +72,30 @@ def petition_seed_load() -> tuple[Petition, bool]:
             for details in libya.TARGETS:
                 target = Target.objects.filter(name=details["name"]).first() or Target.objects.create(**details)
                 petition.targets.add(target)
+        if petition.slug == libya.SLUG:
+            _translations_load(petition)
     return petition, created
+
+
+def _translations_load(petition: Petition) -> None:
+    """The campaign's translations of the seed petition, in each language that has none yet."""
+    demands = list(petition.demands.order_by("position", "id"))
+    facts = list(petition.background_facts.order_by("position", "id"))
+    for language, translated in libya_translations.TRANSLATIONS.items():
+        if PetitionTranslation.objects.filter(petition=petition, language=language).exists():
+            continue
+        translation = PetitionTranslation.objects.create(
+            petition=petition, language=language, credit=translated["credit"], **translated["petition"]
+        )
+        # Staff may have added or removed demands and facts: only those the
+        # seed wrote are matched, by position, and only while the counts agree.
+        if len(demands) == len(translated["demands"]):
+            DemandTranslation.objects.bulk_create(
+                DemandTranslation(translation=translation, demand=demand, text=text)
+                for demand, text in zip(demands, translated["demands"], strict=True)
+            )
+        if len(facts) == len(translated["background"]):
+            BackgroundFactTranslation.objects.bulk_create(
+                BackgroundFactTranslation(translation=translation, fact=fact, **fact_translated)
+                for fact, fact_translated in zip(facts, translated["background"], strict=True)
+            )

@@ -20,6 +20,7 @@ from django.utils import timezone
 from petitions import emails
 from petitions.delivery import engine
 from petitions.models import Letter, Signature, Target
+from petitions.selectors.texts import petition_texts
 
 # Letters per task: one claim transaction and one task's overhead for up to
 # this many letters, each still its own ESP call under its own key.
@@ -55,26 +56,41 @@ def letters_create(*, signature: Signature, now: datetime) -> list[Letter]:
     """Queue the letter of a just-confirmed signature to each active recipient
     (in the caller's transaction); handed over after commit."""
     petition = signature.petition
-    body = emails.letter_text(petition, signer_name=signature.full_name, signer_country=signature.country.name)
     reply_to = signature.email if signature.allows_reply else settings.CAMPAIGN_REPLY_TO
     # Held back for the petition's release delay: the dispatcher hands them
     # over once due, unless the signature was invalidated or flagged meanwhile.
     release_at = now + timedelta(minutes=petition.letter_release_minutes)
     at_once = release_at <= now
-    letters = Letter.objects.bulk_create(
-        Letter(
-            signature=signature,
-            target=target,
-            subject=petition.letter_subject,
-            body=body,
-            from_name=signature.full_name,
-            reply_to=reply_to,
-            created_at=now,
-            next_attempt_at=release_at,
-            enqueued_at=now if at_once else None,
+    # Each recipient reads the letter in their own letter language: the
+    # petition's words in that language, the signer's name as typed, their
+    # country named in that language. Rendered once per language.
+    texts: dict[str, tuple[str, str]] = {}
+    letters = []
+    for target in petition.targets.filter(is_active=True).order_by("pk"):
+        language = target.letter_language or petition.language
+        if language not in texts:
+            texts[language] = (
+                petition_texts(petition, language).letter_subject,
+                emails.letter_text(
+                    petition, signer_name=signature.full_name, signer_country=signature.country, language=language
+                ),
+            )
+        subject, body = texts[language]
+        letters.append(
+            Letter(
+                signature=signature,
+                target=target,
+                language=language,
+                subject=subject,
+                body=body,
+                from_name=signature.full_name,
+                reply_to=reply_to,
+                created_at=now,
+                next_attempt_at=release_at,
+                enqueued_at=now if at_once else None,
+            )
         )
-        for target in petition.targets.filter(is_active=True).order_by("pk")
-    )
+    letters = Letter.objects.bulk_create(letters)
     if at_once:
         batches = engine.chunks([letter.pk for letter in letters], LETTER_BATCH)
         engine.hand_over_on_commit(LETTERS, "letters_send", batches)

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from petitions import emails
 from petitions.delivery import broker, engine
@@ -74,7 +75,10 @@ def mailing_start(*, mailing_id: int) -> int:
     with transaction.atomic():
         mailing = Mailing.objects.select_for_update().get(pk=mailing_id)
         if mailing.state != Mailing.State.DRAFT:
-            raise MailingStateError(f"This update is {mailing.get_state_display().lower()}; only a draft can be sent.")
+            raise MailingStateError(
+                gettext("This update is %(state)s; only a draft can be sent.")
+                % {"state": str(mailing.get_state_display()).lower()}
+            )
         count = mailing_audience_insert(mailing_id=mailing.pk, petition_id=mailing.petition_id)
         Mailing.objects.filter(pk=mailing.pk).update(state=Mailing.State.SENDING, started_at=timezone.now())
         transaction.on_commit(lambda: _senders_publish(mailing.pk, settings.MAILING_PARALLELISM))
@@ -141,14 +145,18 @@ def mailing_send(*, mailing_id: int, time_budget: float = SENDER_TIME_BUDGET_SEC
 
 
 def _batch_claim_new(mailing_id: int) -> int | None:
-    """Claim the next batch of pending recipients; its id is its first member's id."""
+    """Claim the next batch of pending recipients, all of one language (one
+    message is rendered per batch); its id is its first member's id."""
     now = timezone.now()
     with transaction.atomic():
+        due = MailingRecipient.objects.select_for_update(skip_locked=True).filter(
+            MAILING.due(now), mailing_id=mailing_id
+        )
+        language = due.order_by("pk").values_list("language", flat=True).first()
+        if language is None:
+            return None
         ids = list(
-            MailingRecipient.objects.select_for_update(skip_locked=True)
-            .filter(MAILING.due(now), mailing_id=mailing_id)
-            .order_by("pk")
-            .values_list("pk", flat=True)[: settings.MAILING_BATCH_SIZE]
+            due.filter(language=language).order_by("pk").values_list("pk", flat=True)[: settings.MAILING_BATCH_SIZE]
         )
         if not ids:
             return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,15 +27,22 @@ class SigningPaused(Exception):
     pass
 
 
-def consent_wordings_current() -> dict[str, ConsentWording]:
-    """The newest wording of each kind of consent, keyed by kind (kept per process for seconds)."""
-    return caches.consent_wordings.get("current", _consent_wordings_load)
+def consent_wordings_current(language: str | None = None) -> dict[str, ConsentWording]:
+    """The newest wording of each kind of consent in `language` (the default
+    language's where that language has none), keyed by kind; kept per process
+    for seconds. A signature records the very wording, and so the language and
+    version, it was shown."""
+    language = language or settings.LANGUAGE_CODE
+    return caches.consent_wordings.get(language, lambda: _consent_wordings_load(language))
 
 
-def _consent_wordings_load() -> dict[str, ConsentWording]:
+def _consent_wordings_load(language: str) -> dict[str, ConsentWording]:
     current: dict[str, ConsentWording] = {}
-    for wording in ConsentWording.objects.order_by("kind", "-version"):
+    for wording in ConsentWording.objects.filter(language=language).order_by("kind", "-version"):
         current.setdefault(wording.kind, wording)
+    if language != settings.LANGUAGE_CODE and len(current) < len(ConsentWording.Kind):
+        for kind, wording in _consent_wordings_load(settings.LANGUAGE_CODE).items():
+            current.setdefault(kind, wording)
     return current
 
 
@@ -55,6 +63,7 @@ def signature_create(
     wants_reply: bool = False,
     wants_updates: bool = False,
     comment: str = "",
+    language: str | None = None,
     ip: str = "",
 ) -> SignOutcome:
     """Record a pending signature and ask for its confirmation email.
@@ -67,14 +76,16 @@ def signature_create(
     recorded but held for review, and no email is sent; the rate limits are
     applied the same way by the outbox drain before it sends the confirmation
     email (screening.signatures_hold_over_limits). Either way the caller shows
-    every signer the same page. Wakes a drain after commit; safe when the
-    broker is down.
+    every signer the same page. `language` is the page's: the consent
+    wordings recorded are that language's, and every email to the signer is
+    in it. Wakes a drain after commit; safe when the broker is down.
     """
     if not petition.is_open:
         raise PetitionClosed(petition.slug)
     if petition.signing_paused:
         raise SigningPaused(petition.slug)
-    consents = consent_wordings_current()
+    language = language or settings.LANGUAGE_CODE
+    consents = consent_wordings_current(language)
     now = timezone.now()
     held_because = screening.blocked_reason(email=email, ip=ip)
     canonical = email_canonical(email)
@@ -87,6 +98,7 @@ def signature_create(
         email_domain=email_domain(email),
         country=country,
         postcode=postcode,
+        language=language,
         letter_consent=consents[ConsentWording.Kind.LETTER],
         reply_consent=consents[ConsentWording.Kind.REPLY] if wants_reply else None,
         updates_consent=consents[ConsentWording.Kind.UPDATES] if wants_updates else None,

@@ -240,7 +240,7 @@ def _together_and_alone(claimed: list[Outbox]) -> tuple[list[Outbox], list[Outbo
 
     A batch claimed again goes as it went before. Of fresh entries, those over
     a rate limit are held and unwanted ones skipped; confirmation emails to
-    distinct addresses for one petition then form a new batch, its members
+    distinct addresses for one petition, in one language, then form a new batch, its members
     recorded before anything is sent. Only ESP backends batch.
     """
     again = [entry for entry in claimed if entry.batch is not None]
@@ -253,7 +253,7 @@ def _together_and_alone(claimed: list[Outbox]) -> tuple[list[Outbox], list[Outbo
     together: list[Outbox] = []
     alone: list[Outbox] = []
     addresses: set[str] = set()
-    petition_id = None
+    petition_id = language = None
     for entry in fresh:
         signature = entry.signature
         address = emails.batch_recipient(signature.email).lower() if signature else None
@@ -263,6 +263,7 @@ def _together_and_alone(claimed: list[Outbox]) -> tuple[list[Outbox], list[Outbo
             or entry.kind != Outbox.Kind.CONFIRMATION_EMAIL
             or address in addresses
             or (petition_id is not None and signature.petition_id != petition_id)
+            or (language is not None and signature.language != language)
         ):
             alone.append(entry)
         elif (unwanted := _unwanted(entry, suppressions)) is not None:
@@ -270,7 +271,7 @@ def _together_and_alone(claimed: list[Outbox]) -> tuple[list[Outbox], list[Outbo
         else:
             together.append(entry)
             addresses.add(address)
-            petition_id = signature.petition_id
+            petition_id, language = signature.petition_id, signature.language
     if len(together) < 2:
         return [], alone + together, suppressions
     Outbox.objects.filter(pk__in=[entry.pk for entry in together]).update(batch=together[0].pk)

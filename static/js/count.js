@@ -6,12 +6,14 @@
   if (!box || !window.fetch) { return; }
   var number = box.querySelector("[data-count]");
   var bar = box.querySelector("[data-progress]");
+  // Written as the page's language writes numbers, as the server wrote it.
+  var locale = box.getAttribute("data-number-locale") || document.documentElement.lang || undefined;
   function refresh() {
     fetch(box.getAttribute("data-count-url"), { headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
         if (!data) { return; }
-        number.textContent = data.confirmed.toLocaleString();
+        number.textContent = data.confirmed.toLocaleString(locale);
         if (bar) { bar.value = data.confirmed; bar.max = data.goal; }
       })
       .catch(function () {});
