@@ -279,3 +279,16 @@ class MailingLanguageTests:
         table = html[start:html.index("</table>", start)]
         assert re.search(r"<td>Français</td><td>2</td><td>Français</td>", table)
         assert re.search(r"<td>العربية</td><td>1</td><td>English <strong>", table)
+
+
+class CrossOriginTests:
+    @pytest.mark.parametrize("language", LANGUAGES)
+    def test_a_form_posted_from_another_site_is_refused_in_the_page_language(self, client, petition, signer, language):
+        with translation.override(language):
+            path = reverse("petitions:sign", args=[petition.slug])
+        response = client.post(path, signer, headers={"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"})
+        assert response.status_code == 403
+        html = response.content.decode()
+        assert f'<html lang="{language}"' in html
+        assert in_language(language, "Please try again") in html
+        assert not Signature.objects.exists()
