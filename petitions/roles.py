@@ -13,6 +13,7 @@ ROLES = {
         "view_moderationdecision", "view_ratelimit", "change_ratelimit", "view_blockedsource",
         "add_blockedsource", "change_blockedsource", "delete_blockedsource", "view_target",
         "view_disposabledomain", "add_disposabledomain", "change_disposabledomain", "delete_disposabledomain",
+        "view_offlinebatch",
     ],
     # Edits petitions, recipients and updates; sees letters and suppressions.
     "Campaigner": [
@@ -21,6 +22,8 @@ ROLES = {
         "delete_backgroundfact", "view_target", "add_target", "change_target", "view_mailing", "add_mailing",
         "change_mailing", "view_letter", "change_letter", "view_suppression", "add_suppression",
         "view_consentwording", "add_consentwording",
+        # Paper signatures from stalls and events, and the pack handed over in person.
+        "view_offlinebatch", "add_offline_signatures", "view_handoverpack", "make_handover_pack",
     ],
 }
 

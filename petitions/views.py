@@ -15,7 +15,7 @@ from campaign.cross_origin import cross_origin_protected
 from petitions import caches
 from petitions.forms import SignatureForm
 from petitions.models import Petition, Signature
-from petitions.selectors.counts import confirmed_count
+from petitions.selectors.counts import confirmed_count, offline_count
 from petitions.services import signing, suppression
 from petitions.tokens import TokenExpired, TokenInvalid, confirmation_token_read, unsubscribe_token_read
 
@@ -38,6 +38,7 @@ def _petition_page(petition, form, status=200):
         "petition": petition,
         "form": form,
         "confirmed_count": count,
+        "offline_count": offline_count(petition),
         "progress_percent": min(100, round(100 * count / petition.goal)) if petition.goal else 100,
         "demands": petition.demands.all(),
         "background_facts": petition.background_facts.all(),
