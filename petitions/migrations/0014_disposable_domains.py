@@ -8,7 +8,8 @@ from petitions.roles import roles_migrate
 
 def moderators_edit_disposable_domains(apps, schema_editor):
     """The Moderator role gains the new list (petitions/roles.py)."""
-    roles_migrate(apps)
+    # Not strict: the roles name permissions of models that later migrations create.
+    roles_migrate(apps, strict=False)
 
 
 class Migration(migrations.Migration):
