@@ -43,7 +43,7 @@ def main():
     from petitions.services.handover import handover_pack_make, handover_paths
 
     petition = Petition.objects.get(slug=slug)
-    result = {"mode": mode}
+    result: dict[str, object] = {"mode": mode}
     started = time.monotonic()
     if mode == "pack":
         pack = handover_pack_make(petition=petition, created_by=None, recipients=["The Minister of the Interior"])

@@ -157,7 +157,9 @@ class _Printable:
     """Names as the list font can print them."""
 
     def __init__(self, font: str) -> None:
-        self.covered = frozenset(pdfmetrics.getFont(font).face.charToGlyph)
+        registered = pdfmetrics.getFont(font)
+        assert isinstance(registered, TTFont)  # registered by _font
+        self.covered = frozenset(registered.face.charToGlyph)
 
     def name(self, name: str) -> str:
         if name.isascii():
