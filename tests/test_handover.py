@@ -60,6 +60,10 @@ class HandoverTests:
         response = client.post(reverse("admin:petitions_handover"), {"petition": petition.pk, "recipients": ""})
         assert response.status_code == 302
         pack = HandoverPack.objects.get()
+        assert pack.completed_at is None and "being made" in client.get(response.url).content.decode()
+        # What the worker does with the task the page handed over.
+        handover.handover_pack_build(pack_id=pack.pk)
+        pack.refresh_from_db()
         assert pack.signature_count == 5 and pack.count_by_country == {"Tunisia": 2, "France": 1, "Libya": 2}
         csv_response = client.get(reverse("admin:petitions_handover"), {"pack": pack.pk, "file": "csv"})
         text = b"".join(csv_response.streaming_content).decode()

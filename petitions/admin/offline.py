@@ -306,12 +306,13 @@ def handover_view(request: HttpRequest) -> HttpResponseBase:
         recipients = [line.strip() for line in form.cleaned_data["recipients"].splitlines() if line.strip()]
         if not recipients:
             recipients = [str(target) for target in petition.targets.filter(is_active=True)]
-        pack = handover.handover_pack_make(
+        pack = handover.handover_pack_request(
             petition=petition, created_by=cast(User, request.user), recipients=recipients
         )
         messages.success(
-            request, _("Hand-over pack %(number)d made: %(count)d signatures.")
-            % {"number": pack.pk, "count": pack.signature_count},
+            request,
+            _("Hand-over pack %(number)d is being made; reload this page in a minute to download it.")
+            % {"number": pack.pk},
         )
         return HttpResponseRedirect(reverse("admin:petitions_handover"))
     context = site.each_context(request) | {

@@ -2,7 +2,9 @@
 PDF, for a delivery in person, with a hash chain whose final digest is
 printed on the cover and recorded (see petitions.selectors.handover).
 
-Built in two streaming passes: the rows go from the database to the CSV a
+Staff ask for a pack in the admin (handover_pack_request); a worker builds
+it (task "handover_pack_build"), since a million rows take longer than a web
+request may. Built in two streaming passes: the rows go from the database to the CSV a
 chunk at a time, computing the chain and the count by country; then the PDF
 is drawn from that CSV, cover first, its digest known by then. Memory stays
 bounded whatever the number of signatures (bench/: a million in the figures
@@ -12,16 +14,21 @@ of docs/benchmarks.md).
 from __future__ import annotations
 
 import csv
+import logging
 from collections import Counter
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.utils import timezone
 
+from petitions.delivery import broker
 from petitions.documents import Cover, handover_pdf_write
 from petitions.models import HandoverPack, Petition
 from petitions.selectors.handover import HEADER, chain_next, chain_start, handover_rows
+
+logger = logging.getLogger(__name__)
 
 # A spreadsheet runs a cell starting with one of these as a formula; such a
 # name is written after an apostrophe (in the CSV, and so in the chain).
@@ -35,15 +42,43 @@ def handover_paths(pack: HandoverPack) -> tuple[Path, Path]:
     return directory / f"{stem}.csv", directory / f"{stem}.pdf"
 
 
-def handover_pack_make(*, petition: Petition, created_by: User | None, recipients: list[str]) -> HandoverPack:
-    """Make a hand-over pack of the petition's confirmed signatures (those
-    counted publicly): its CSV, then its PDF, then the record of its final
-    digest, count and count by country.
+def handover_pack_request(*, petition: Petition, created_by: User | None, recipients: list[str]) -> HandoverPack:
+    """Record a pack to make and hand it to a worker after commit (task
+    "handover_pack_build"). If the broker is down the pack stays listed as
+    not finished, and staff ask again; nothing else is lost."""
+    with transaction.atomic():
+        pack = HandoverPack.objects.create(petition=petition, created_by=created_by, recipients="\n".join(recipients))
+        transaction.on_commit(lambda: _publish(pack.pk))
+    return pack
 
-    The record is created first (without a digest) so that a pack that fails
-    half way is seen as such; its digest is recorded only once both files
-    are complete. No email addresses are ever written."""
+
+def _publish(pack_id: int) -> None:
+    try:
+        broker.publish("handover_pack_build", [(pack_id,)])
+    except broker.BrokerUnavailable:
+        logger.warning("Broker unavailable: hand-over pack %s not handed to a worker", pack_id)
+
+
+def handover_pack_make(*, petition: Petition, created_by: User | None, recipients: list[str]) -> HandoverPack:
+    """Record and build a pack at once, in this process (the benchmark, the shell)."""
     pack = HandoverPack.objects.create(petition=petition, created_by=created_by, recipients="\n".join(recipients))
+    return handover_pack_build(pack_id=pack.pk)
+
+
+def handover_pack_build(*, pack_id: int) -> HandoverPack:
+    """Build a requested pack of the petition's confirmed signatures (those
+    counted publicly): its CSV, then its PDF, then the record of its final
+    digest, count and count by country. Idempotent: a finished pack is left
+    as it is; one left half made (a worker died) is built again from the start.
+
+    The digest is recorded only once both files are complete, so a pack
+    without one is never mistaken for a finished one. No email addresses are
+    ever written."""
+    pack = HandoverPack.objects.select_related("petition").get(pk=pack_id)
+    if pack.completed_at is not None:
+        return pack
+    petition = pack.petition
+    recipients = [line for line in pack.recipients.splitlines() if line.strip()]
     csv_path, pdf_path = handover_paths(pack)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     chain, count, by_country = _csv_write(petition, csv_path)
