@@ -119,3 +119,32 @@ class HandoverTests:
     def test_only_staff_with_the_permission_make_packs(self, client, moderator):
         client.force_login(moderator)
         assert client.get(reverse("admin:petitions_handover")).status_code == 403
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+class HandoverWorkerTests:
+    def test_a_pack_asked_for_in_the_admin_is_built_by_a_celery_worker(
+        self, client, petition, campaigner, handover_dir, signatures
+    ):
+        from tests.support.fake_esp import FakeESP
+        from tests.support.processes import CeleryWorker, wait_until
+
+        client.force_login(campaigner)
+        with FakeESP(api_key="test-key") as esp, CeleryWorker(
+            esp.url, extra_env={"HANDOVER_DIR": str(handover_dir)}
+        ) as worker:
+            response = client.post(
+                reverse("admin:petitions_handover"), {"petition": petition.pk, "recipients": "The Minister"}
+            )
+            assert response.status_code == 302
+            pack = HandoverPack.objects.get()
+            wait_until(
+                lambda: HandoverPack.objects.filter(pk=pack.pk, completed_at__isnull=False).exists(),
+                timeout=60, message="the pack built by the worker\n" + worker.log(),
+            )
+        pack.refresh_from_db()
+        assert pack.signature_count == 5
+        csv_path, pdf_path = handover.handover_paths(pack)
+        assert pdf_path.exists()
+        assert f"This is the list handed over: pack {pack.pk}" in verify(csv_path)
