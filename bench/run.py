@@ -14,7 +14,9 @@ measured in the same run on the same processes:
   against a no-op Celery task on the same worker;
 - a campaign update mailing to 100,000 supporters: seconds to drain;
 - with a million signatures: the admin's signature list, the CSV export, and
-  the count reconciliation.
+  the count reconciliation;
+- the hand-over pack of a million signatures (bench/handover.py): seconds
+  and peak memory, against the same rows written as a plain CSV.
 
 Everything it starts, it stops (by process group, which it created) on the
 way out, also after a failure or Ctrl-C. Results go to bench/results/ as
@@ -46,6 +48,7 @@ BENCH = ROOT / "bench"
 # `make bench` runs this file as a script; the project and bench/ are packages.
 sys.path.insert(0, str(ROOT))
 
+from bench.handover import HandoverPhase  # noqa: E402
 from bench.million import MillionPhases  # noqa: E402
 from bench.processes import Processes, cpu_add, cpu_cores, cpu_snapshot, cpu_used, free_port, wait_http  # noqa: E402
 from bench.report import Row, Run, fmt, machine_describe, report_print, results_write, verdict  # noqa: E402
@@ -84,7 +87,7 @@ PROFILES = {
 # The benchmark ---------------------------------------------------------------------------------
 
 
-class Bench(MillionPhases):
+class Bench(MillionPhases, HandoverPhase):
     petition_slug = SLUG
 
     def __init__(self, args, profile, processes, scratch):
@@ -782,7 +785,7 @@ class Bench(MillionPhases):
 
 # Main --------------------------------------------------------------------------------------------------
 
-PHASES = ["page", "sign", "confirm", "letters", "mailing", "million"]
+PHASES = ["page", "sign", "confirm", "letters", "mailing", "million", "handover"]
 
 
 def main(argv=None):

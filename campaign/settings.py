@@ -225,6 +225,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILENAME", str(VAR
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+# Where hand-over packs (the PDF and CSV of a petition's signatures) are kept.
+HANDOVER_DIR = Path(env_str("HANDOVER_DIR", str(VAR_DIR / "handover")))
 # Every ANYMAIL_* variable becomes an entry of Django's ANYMAIL setting, so any
 # ESP's keys are a matter of environment: ANYMAIL_RESEND_API_KEY=... becomes
 # ANYMAIL["RESEND_API_KEY"].

@@ -27,6 +27,7 @@ from petitions.models import (
     ConsentWording,
     Demand,
     DisposableDomain,
+    OfflineBatch,
     Petition,
     RateLimit,
     Target,
@@ -80,7 +81,9 @@ def forget_all() -> None:
 
 # Which saves and deletes clear which caches.
 _CLEARED_BY: dict[str, tuple[Callable[[], None], tuple[type, ...]]] = {
-    "pages": (pages_forget, (Petition, Demand, BackgroundFact, Target, ConsentWording)),
+    # A batch of paper signatures added or withdrawn changes the page's count
+    # and its "collected on paper" line (the counts are re-synced after commit).
+    "pages": (pages_forget, (Petition, Demand, BackgroundFact, Target, ConsentWording, OfflineBatch)),
     "consents": (consent_wordings.clear, (ConsentWording,)),
     "screening": (screening.clear, (RateLimit, BlockedSource, DisposableDomain)),
 }

@@ -1,7 +1,9 @@
 """Input validation for signing. Nothing here writes."""
 
 import copy
+import csv
 import functools
+import io
 import re
 import unicodedata
 
@@ -274,3 +276,116 @@ class _SharedFields(dict):
 
 
 SignatureForm.base_fields = _SharedFields(SignatureForm.base_fields)
+
+
+# Paper and offline signatures, typed by staff or uploaded as CSV: each row is
+# checked by the very fields and cleaning of the online form above.
+
+OFFLINE_COLUMNS = (
+    "first_name", "last_name", "country", "email", "postcode", "letter_consent", "reply_consent", "updates_consent",
+)
+OFFLINE_MAX_ROWS = 5000
+_TICKED = {"yes", "y", "x", "1", "true", "ticked", "oui", "نعم"}
+_UNTICKED = {"", "no", "n", "0", "false", "non", "لا"}
+
+
+class OfflineSignatureForm(forms.Form):
+    """One signature from a paper form. The same fields and cleaning as
+    SignatureForm; the email is optional (not everyone gives one on paper),
+    and each consent is what the signer ticked on the paper."""
+
+    first_name = SignatureForm.base_fields["first_name"]
+    last_name = SignatureForm.base_fields["last_name"]
+    email = copy.deepcopy(SignatureForm.base_fields["email"])
+    email.required = False
+    country = SignatureForm.base_fields["country"]
+    postcode = SignatureForm.base_fields["postcode"]
+    letter_consent = forms.BooleanField(required=False)
+    reply_consent = forms.BooleanField(required=False)
+    updates_consent = forms.BooleanField(required=False)
+
+    clean_first_name = SignatureForm.clean_first_name
+    clean_last_name = SignatureForm.clean_last_name
+    clean_postcode = SignatureForm.clean_postcode
+
+    def __init__(self, *args, paper_consents: frozenset[str] = frozenset(), **kwargs):
+        """`paper_consents`: the kinds of consent ("letter", "reply", "updates") the paper form asked for."""
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.paper_consents = paper_consents
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        for kind in ("letter", "reply", "updates"):
+            if cleaned.get(f"{kind}_consent") and kind not in self.paper_consents:
+                self.add_error(
+                    f"{kind}_consent", _("The paper form of this batch did not ask for this consent.")
+                )
+        if not cleaned.get("email"):
+            for kind in ("reply", "updates"):
+                if cleaned.get(f"{kind}_consent"):
+                    self.add_error(
+                        f"{kind}_consent", _("This consent needs an email address, and the row has none.")
+                    )
+        return cleaned
+
+
+def offline_row_data(row: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """A CSV row as the data OfflineSignatureForm takes: a country written
+    as its English name becomes its code, and consent cells such as "yes" or
+    "x" become ticked boxes. Returns (data, errors of the cells themselves)."""
+    data: dict[str, str] = {}
+    errors: list[str] = []
+    for column in OFFLINE_COLUMNS:
+        value = (row.get(column) or "").strip()
+        if column.endswith("_consent"):
+            if value.casefold() in _TICKED:
+                data[column] = "on"
+            elif value.casefold() not in _UNTICKED:
+                errors.append(
+                    _("%(column)s: write yes or no, not “%(value)s”.") % {"column": column, "value": value[:40]}
+                )
+        elif column == "country" and value and value.upper() not in _country_codes():
+            data[column] = countries.by_name(value) or value
+        else:
+            data[column] = value.upper() if column == "country" else value
+    return data, errors
+
+
+class OfflineFileError(Exception):
+    pass
+
+
+def offline_csv_rows(uploaded) -> list[dict[str, str]]:
+    """The rows of an uploaded CSV (UTF-8, with or without a byte-order mark,
+    comma- or semicolon-separated, headed by OFFLINE_COLUMNS' names). Raises
+    OfflineFileError with a message for staff when the file cannot be read."""
+    raw = uploaded.read(OFFLINE_MAX_ROWS * 2000 + 1)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise OfflineFileError(_("The file is not UTF-8 text: save it from the spreadsheet as “CSV UTF-8”.")) from None
+    try:
+        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    headers = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
+    missing = [name for name in ("first_name", "last_name", "country") if name not in headers]
+    if missing:
+        raise OfflineFileError(
+            _("The file has no column %(columns)s: start from the template.") % {"columns": ", ".join(missing)}
+        )
+    reader.fieldnames = headers
+    rows = []
+    for row in reader:
+        if not any((value or "").strip() for value in row.values() if isinstance(value, str)):
+            continue  # a blank line
+        rows.append({key: value for key, value in row.items() if isinstance(key, str) and isinstance(value, str)})
+        if len(rows) > OFFLINE_MAX_ROWS:
+            raise OfflineFileError(
+                _("The file has more than %(limit)d rows: split it into batches.") % {"limit": OFFLINE_MAX_ROWS}
+            )
+    if not rows:
+        raise OfflineFileError(_("The file has no rows under its header."))
+    return rows

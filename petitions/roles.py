@@ -13,6 +13,7 @@ ROLES = {
         "view_moderationdecision", "view_ratelimit", "change_ratelimit", "view_blockedsource",
         "add_blockedsource", "change_blockedsource", "delete_blockedsource", "view_target",
         "view_disposabledomain", "add_disposabledomain", "change_disposabledomain", "delete_disposabledomain",
+        "view_offlinebatch",
     ],
     # Edits petitions, recipients and updates; sees letters and suppressions.
     "Campaigner": [
@@ -27,6 +28,8 @@ ROLES = {
         "view_backgroundfacttranslation", "add_backgroundfacttranslation", "change_backgroundfacttranslation",
         "delete_backgroundfacttranslation", "view_mailingtranslation", "add_mailingtranslation",
         "change_mailingtranslation", "delete_mailingtranslation",
+        # Paper signatures from stalls and events, and the pack handed over in person.
+        "view_offlinebatch", "add_offline_signatures", "view_handoverpack", "make_handover_pack",
     ],
 }
 

@@ -9,7 +9,7 @@ importing this module.
 from celery import shared_task
 
 from petitions.selectors import counts
-from petitions.services import letters, mailings, privacy, supporter_mail
+from petitions.services import handover, letters, mailings, privacy, supporter_mail
 
 
 @shared_task
@@ -67,3 +67,8 @@ def reminders_queue() -> int:
 @shared_task
 def privacy_housekeeping() -> dict[str, int]:
     return privacy.privacy_housekeeping()
+
+
+@shared_task
+def handover_pack_build(pack_id: int) -> int | None:
+    return handover.handover_pack_build(pack_id=pack_id).signature_count

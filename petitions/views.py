@@ -17,7 +17,7 @@ from campaign.i18n import language_alternates
 from petitions import caches
 from petitions.forms import SignatureForm
 from petitions.models import Petition, Signature
-from petitions.selectors.counts import confirmed_count
+from petitions.selectors.counts import confirmed_count, offline_count
 from petitions.selectors.texts import petition_texts
 from petitions.services import signing, suppression
 from petitions.tokens import TokenExpired, TokenInvalid, confirmation_token_read, unsubscribe_token_read
@@ -45,6 +45,7 @@ def _petition_page(petition, form, status=200):
         "number_locale": settings.NUMBER_LOCALES.get(language, language),
         "form": form,
         "confirmed_count": count,
+        "offline_count": offline_count(petition),
         "progress_percent": min(100, round(100 * count / petition.goal)) if petition.goal else 100,
         "targets": petition.targets.filter(is_active=True),
         # Evaluated only when the cached fragment showing them is rebuilt.

@@ -3,7 +3,7 @@
 # Importing the submodules registers their ModelAdmins, in the order they were
 # written; the names are re-exported so `from petitions.admin import ...` keeps working.
 # The staff pages that are not one model's register on the site when imported.
-from petitions.admin import dashboard, exports  # noqa: E402, F401
+from petitions.admin import dashboard, exports, offline  # noqa: E402, F401
 from petitions.admin.content import (
     BackgroundFactInline,
     ConsentWordingAdmin,

@@ -204,7 +204,7 @@ class SignatureAdmin(OfferedFiltersOnly):
             "first_name", "last_name", "country", "postcode", "comment", "comment_state", "public_id", "petition",
             "state", "flag_reason", "flagged_at", "last_decision", "letter_consent", "reply_consent",
             "updates_consent", "created_at", "confirmed_at", "invalidated_at", "invalidated_reason",
-            "repeat_notices_sent", "reminders_sent",
+            "repeat_notices_sent", "reminders_sent", "offline_batch",
         ]
         if self._sees_emails(request):
             fields[2:2] = ["email", "email_normalized"]

@@ -8,6 +8,7 @@ from petitions.roles import roles_migrate
 
 def moderators_edit_disposable_domains(apps, schema_editor):
     """The Moderator role gains the new list (petitions/roles.py)."""
+    # Not strict: the roles name permissions of models that later migrations create.
     roles_migrate(apps, strict=False)
 
 

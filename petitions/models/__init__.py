@@ -7,6 +7,7 @@ constraints and small read-only query helpers.
 
 from petitions.models.content import BackgroundFact, ConsentWording, Demand, Petition, Target
 from petitions.models.delivery import EspEvent, Letter, LetterQuerySet, Mailing, MailingRecipient, Outbox, Suppression
+from petitions.models.offline import HandoverPack, OfflineBatch
 from petitions.models.records import (
     BlockedSource,
     DisposableDomain,
@@ -35,12 +36,14 @@ __all__ = [
     "Erasure",
     "EspEvent",
     "FlaggedSignature",
+    "HandoverPack",
     "Letter",
     "LetterQuerySet",
     "Mailing",
     "MailingRecipient",
     "MailingTranslation",
     "ModerationDecision",
+    "OfflineBatch",
     "Outbox",
     "Petition",
     "PetitionTranslation",

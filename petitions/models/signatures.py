@@ -44,7 +44,11 @@ class Signature(models.Model):
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
 
-    letter_consent = models.ForeignKey(ConsentWording, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # Always set online (the form requires it); a paper signature has it only
+    # when its paper form carried the letter consent and the box was ticked.
+    letter_consent = models.ForeignKey(
+        ConsentWording, on_delete=models.PROTECT, related_name="+", db_index=False, null=True, blank=True
+    )
     reply_consent = models.ForeignKey(
         ConsentWording, on_delete=models.PROTECT, related_name="+", null=True, blank=True, db_index=False,
         help_text="Set when the signer let recipients reply to them.",
@@ -78,6 +82,12 @@ class Signature(models.Model):
         PENDING = "pending", "Awaiting review"
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
+
+    # Set on signatures collected on paper (or offline) and entered by staff.
+    # Indexed only where set, so online signatures write no index for it.
+    offline_batch = models.ForeignKey(
+        "OfflineBatch", on_delete=models.PROTECT, null=True, blank=True, related_name="signatures", db_index=False
+    )
 
     comment = models.TextField(max_length=500, blank=True)
     comment_state = models.CharField(max_length=20, choices=CommentState.choices, blank=True, default="")
@@ -114,6 +124,10 @@ class Signature(models.Model):
                 condition=models.Q(state="pending") & ~models.Q(flag_reason=""),
             ),
             models.Index(
+                fields=["offline_batch"], name="signature_offline_batch",
+                condition=models.Q(offline_batch__isnull=False),
+            ),
+            models.Index(
                 fields=["comment_state"], name="signature_comment_pending",
                 condition=models.Q(comment_state="pending"),
             ),
@@ -131,6 +145,10 @@ class Signature(models.Model):
     @property
     def full_name(self):
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def is_offline(self):
+        return self.offline_batch_id is not None
 
     @property
     def allows_reply(self):

@@ -25,10 +25,17 @@ def _cache_key(petition_id: int) -> str:
     return f"petition:{petition_id}:confirmed-count"
 
 
-def confirmed_count_from_database(petition_id: int) -> int:
+def _offline_cache_key(petition_id: int) -> str:
+    return f"petition:{petition_id}:offline-count"
+
+
+def confirmed_count_from_database(petition_id: int, *, offline_only: bool = False) -> int:
     """Confirmed signatures; with `count_after_release`, only those whose letters
-    are released (confirmed at least the release delay ago)."""
+    are released (confirmed at least the release delay ago). `offline_only`:
+    of those, the ones collected on paper or offline."""
     counted = Signature.objects.counted().filter(petition_id=petition_id)
+    if offline_only:
+        counted = counted.filter(offline_batch__isnull=False)
     petition = Petition.objects.only("count_after_release", "letter_release_minutes").get(pk=petition_id)
     if petition.count_after_release:
         released_before = timezone.now() - timedelta(minutes=petition.letter_release_minutes)
@@ -38,14 +45,23 @@ def confirmed_count_from_database(petition_id: int) -> int:
 
 def confirmed_count(petition: Petition) -> int:
     """The confirmed count to show the public, at most a reconcile interval old."""
-    key = _cache_key(petition.pk)
+    return _cached_count(_cache_key(petition.pk), petition.pk, offline_only=False)
+
+
+def offline_count(petition: Petition) -> int:
+    """Of the confirmed count, how many were collected on paper or offline;
+    cached and reconciled with it."""
+    return _cached_count(_offline_cache_key(petition.pk), petition.pk, offline_only=True)
+
+
+def _cached_count(key: str, petition_id: int, *, offline_only: bool) -> int:
     try:
         count = cache.get(key)
     except RedisError:
-        logger.warning("Cache unavailable; counting petition %s in the database", petition.pk)
-        return confirmed_count_from_database(petition.pk)
+        logger.warning("Cache unavailable; counting petition %s in the database", petition_id)
+        return confirmed_count_from_database(petition_id, offline_only=offline_only)
     if count is None:
-        count = confirmed_count_from_database(petition.pk)
+        count = confirmed_count_from_database(petition_id, offline_only=offline_only)
         _cache_set(key, count)
     return count
 
@@ -56,6 +72,7 @@ def counts_reconcile() -> dict[int, int]:
     for petition_id in Petition.objects.filter(is_open=True).values_list("pk", flat=True):
         counts[petition_id] = confirmed_count_from_database(petition_id)
         _cache_set(_cache_key(petition_id), counts[petition_id])
+        _cache_set(_offline_cache_key(petition_id), confirmed_count_from_database(petition_id, offline_only=True))
     return counts
 
 

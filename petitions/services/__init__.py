@@ -18,4 +18,6 @@ missed, so nothing here depends on the broker being up.
 - privacy: erasure, purging, anonymisation, forgetting IP hashes
 - content: the petition's texts as staff and the seed set them
 - exports: the record of every export handed over
+- offline: paper and offline signatures entered by staff in batches, and withdrawn whole
+- handover: the hand-over pack (CSV and PDF with a hash chain) for a delivery in person
 """
