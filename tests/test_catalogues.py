@@ -27,8 +27,9 @@ LANGUAGES = [code for code, _name in settings.LANGUAGES if code != settings.LANG
 TEMPLATES = sorted(
     path for path in (ROOT / "templates").rglob("*") if path.suffix in (".html", ".txt") and path.is_file()
 )
-# Names that are the same in every language.
-UNTRANSLATED_WORDS = {"WhatsApp", "X", "Facebook"}
+# Names that are the same in every language. Text in <code> (a command to
+# type) is not translated either.
+UNTRANSLATED_WORDS = {"WhatsApp", "X", "Facebook", "PDF", "CSV"}
 # Attributes whose text a person reads or hears.
 READ_ATTRIBUTES = {"alt", "title", "placeholder", "aria-label", "aria-description", "value"}
 # Python code whose strings a person reads: forms, views, emails, staff tools, services' messages.
@@ -48,12 +49,12 @@ class _Text(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "code"):
             self._skip += 1
         self.found.extend(value for name, value in attrs if name in READ_ATTRIBUTES and value)
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "code"):
             self._skip = max(0, self._skip - 1)
 
     def handle_data(self, data):
