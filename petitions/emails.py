@@ -7,6 +7,7 @@ signer typed goes into a header except through Django's address formatting
 """
 
 import functools
+import re
 import unicodedata
 import uuid
 from email.headerregistry import Address
@@ -20,7 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from petitions.tokens import confirmation_token_make, unsubscribe_token_make
+from petitions.tokens import confirmation_token_make, letter_state_token_make, unsubscribe_token_make
 
 
 def _header_safe(text):
@@ -78,6 +79,11 @@ def confirm_url(signature, issued_at):
 
 def unsubscribe_url(public_id):
     return _absolute(reverse("petitions:unsubscribe", args=[unsubscribe_token_make(public_id)]))
+
+
+def letter_state_url(public_id):
+    """The signer's own page of their letters' states (signed, never expires)."""
+    return _absolute(reverse("petitions:letter_state", args=[letter_state_token_make(public_id)]))
 
 
 def _supporter_context(signature):
@@ -150,7 +156,10 @@ def already_signed_email(signature, *, issued_at):
 def thanks_email(signature, *, issued_at):
     """Thanks a signer whose signature is confirmed, with links to share."""
     petition_url = _absolute(reverse("petitions:detail", args=[signature.petition.slug]))
-    context = _supporter_context(signature) | {"share_links": share_links(signature.petition, petition_url)}
+    context = _supporter_context(signature) | {
+        "share_links": share_links(signature.petition, petition_url),
+        "letter_state_url": letter_state_url(signature.public_id),
+    }
     return _compose("thanks", context, to=[signature.email])
 
 
@@ -265,3 +274,26 @@ def letter_email(letter):
     )
     message.attach_alternative(render_to_string("emails/letter-body.html", {"letter": letter}), "text/html")
     return message
+
+
+def _markdown_quote(text):
+    """Text from outside as a Markdown blockquote whose lines cannot turn into
+    headings, lists or links: each line is quoted and its punctuation escaped."""
+    escaped = re.sub(r"([\\`*_{}\[\]()#+\-.!<>|])", r"\\\1", text.strip())
+    return "\n".join(f"> {line}".rstrip() for line in escaped.splitlines())
+
+
+def reply_mailing_text(reply):
+    """Subject and Markdown body of the update that takes an approved reply to
+    the supporters: who answered, the words staff chose, and the campaign's note."""
+    context = {
+        "reply": reply,
+        "target": reply.target,
+        "petition": reply.petition,
+        "quote": _markdown_quote(reply.quoted_text),
+        "note": reply.note,
+        "petition_url": _absolute(reverse("petitions:detail", args=[reply.petition.slug])),
+    }
+    subject = _header_safe(render_to_string("emails/reply-mailing-subject.txt", context))
+    body = render_to_string("emails/reply-mailing-body.txt", context).strip()
+    return subject[:200], body

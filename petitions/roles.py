@@ -21,6 +21,8 @@ ROLES = {
         "delete_backgroundfact", "view_target", "add_target", "change_target", "view_mailing", "add_mailing",
         "change_mailing", "view_letter", "change_letter", "view_suppression", "add_suppression",
         "view_consentwording", "add_consentwording",
+        # Recipients' replies: review, approve (which sends them to supporters), and the auto-replies kept apart.
+        "view_recipientreply", "change_recipientreply", "approve_recipientreply", "view_autoreply",
     ],
 }
 

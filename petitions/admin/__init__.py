@@ -14,6 +14,7 @@ from petitions.admin.content import (
 from petitions.admin.delivery import EspEventAdmin, LetterAdmin, OutboxAdmin, SuppressionAdmin
 from petitions.admin.mailings import MailingAdmin
 from petitions.admin.records import RecordAdmin
+from petitions.admin.replies import AutoReplyAdmin, RecipientReplyAdmin
 from petitions.admin.safety import BlockedSourceAdmin, ErasureAdmin, ModerationDecisionAdmin, RateLimitAdmin
 from petitions.admin.signatures import (
     BulkInvalidationForm,
@@ -27,6 +28,7 @@ from petitions.admin.signatures import (
 )
 
 __all__ = [
+    "AutoReplyAdmin",
     "BackgroundFactInline",
     "BlockedSourceAdmin",
     "BulkInvalidationForm",
@@ -45,6 +47,7 @@ __all__ = [
     "PetitionAdmin",
     "RateLimitAdmin",
     "ReasonActionForm",
+    "RecipientReplyAdmin",
     "RecordAdmin",
     "SignatureAdmin",
     "SignerCommentAdmin",

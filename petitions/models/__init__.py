@@ -6,7 +6,16 @@ constraints and small read-only query helpers.
 """
 
 from petitions.models.content import BackgroundFact, ConsentWording, Demand, Petition, Target
-from petitions.models.delivery import EspEvent, Letter, LetterQuerySet, Mailing, MailingRecipient, Outbox, Suppression
+from petitions.models.delivery import (
+    OUTCOME_RANK,
+    EspEvent,
+    Letter,
+    LetterQuerySet,
+    Mailing,
+    MailingRecipient,
+    Outbox,
+    Suppression,
+)
 from petitions.models.records import (
     BlockedSource,
     DisposableDomain,
@@ -16,9 +25,12 @@ from petitions.models.records import (
     RepeatAttempt,
     SignatureExport,
 )
+from petitions.models.replies import AutoReply, RecipientReply, RecipientReplyQuerySet, ReplyAttachment
 from petitions.models.signatures import FlaggedSignature, Signature, SignatureQuerySet, SignerComment
 
 __all__ = [
+    "OUTCOME_RANK",
+    "AutoReply",
     "BackgroundFact",
     "BlockedSource",
     "ConsentWording",
@@ -35,6 +47,9 @@ __all__ = [
     "Outbox",
     "Petition",
     "RateLimit",
+    "RecipientReply",
+    "RecipientReplyQuerySet",
+    "ReplyAttachment",
     "RepeatAttempt",
     "Signature",
     "SignatureExport",
