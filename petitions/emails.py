@@ -7,7 +7,6 @@ signer typed goes into a header except through Django's address formatting
 """
 
 import functools
-import re
 import unicodedata
 import uuid
 from email.headerregistry import Address
@@ -277,10 +276,10 @@ def letter_email(letter):
 
 
 def _markdown_quote(text):
-    """Text from outside as a Markdown blockquote whose lines cannot turn into
-    headings, lists or links: each line is quoted and its punctuation escaped."""
-    escaped = re.sub(r"([\\`*_{}\[\]()#+\-.!<>|])", r"\\\1", text.strip())
-    return "\n".join(f"> {line}".rstrip() for line in escaped.splitlines())
+    """Text from outside as a Markdown blockquote. Not escaped, since the plain
+    text part shows the Markdown as written and staff have read the words;
+    the HTML part is cleaned by nh3 like every mailing (mailing_body_html)."""
+    return "\n".join(f"> {line}".rstrip() for line in text.strip().splitlines())
 
 
 def reply_mailing_text(reply):
