@@ -209,24 +209,37 @@ def privacy(request: HttpRequest) -> HttpResponse:
 
 
 # The delivery ledger: per recipient, what became of the letters. Counts and
-# times only, the same for everyone, so proxies may keep it for a short while.
-@require_GET
-@cache_control(public=True, max_age=30)
-def petition_delivery(request: HttpRequest, slug: str) -> HttpResponse:
+# times only, the same for everyone: built once per process every
+# PAGE_CACHE_SECONDS (its grouped count over all of a petition's letters took
+# 0.3 s at 100,000 letters) and served as bytes, which proxies may keep too.
+def _delivery_build(slug: str) -> bytes:
     petition = get_object_or_404(Petition, slug=slug)
     context = {"petition": petition, "ledger": delivery_ledger(petition), "responses": responses_shown(petition)}
-    return render(request, "petitions/delivery.html", context)
+    return render_to_string("petitions/delivery.html", context).encode()
 
 
-@require_GET
-@cache_control(public=True, max_age=30)
-def petition_delivery_json(request: HttpRequest, slug: str) -> JsonResponse:
+def _delivery_json_build(slug: str) -> bytes:
     petition = get_object_or_404(Petition, slug=slug)
     return JsonResponse({
         "petition": petition.slug,
         "recipients": [line.as_json() for line in delivery_ledger(petition)],
         "responses": [response_as_json(reply) for reply in responses_shown(petition)],
-    })
+    }).content
+
+
+@require_GET
+def petition_delivery(request: HttpRequest, slug: str) -> HttpResponse:
+    response = HttpResponse(caches.pages.get(("delivery", slug), lambda: _delivery_build(slug)))
+    response.headers["Cache-Control"] = f"public, max-age={settings.PAGE_CACHE_SECONDS}"
+    return response
+
+
+@require_GET
+def petition_delivery_json(request: HttpRequest, slug: str) -> HttpResponse:
+    content = caches.pages.get(("delivery.json", slug), lambda: _delivery_json_build(slug))
+    response = HttpResponse(content, content_type="application/json")
+    response.headers["Cache-Control"] = f"public, max-age={settings.PAGE_CACHE_SECONDS}"
+    return response
 
 
 # A signer's own letters, from the signed link in their thank-you email. It

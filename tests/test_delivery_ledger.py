@@ -18,6 +18,7 @@ from petitions.services import letters as letter_service
 from petitions.services import signing, supporter_mail
 from petitions.tokens import letter_state_token_make
 from tests.conftest import SIGNER, sign
+from tests.test_accessibility import axe_page, axe_run, chromium, site  # noqa: F401  (fixtures for the axe tests)
 
 pytestmark = pytest.mark.django_db
 
@@ -181,3 +182,31 @@ class DeliveryLedgerTests:
         assert "Otto" in theirs.content.decode() and "11:00" in theirs.content.decode()
         tampered = client.get(path[:-3] + ("aaa" if not path.endswith("aaa/") else "bbb") + "/")
         assert tampered.status_code == 404 and "Amira" not in tampered.content.decode()
+
+
+@pytest.mark.browser
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+class DeliveryPagesAxeTests:
+    """The ledger and the signer's letter page pass axe on a phone, as the signing pages do."""
+
+    @pytest.mark.parametrize("which", ["delivery", "letter_state", "letter_state_invalid"])
+    def test_axe_finds_no_violation(self, site, axe_page, client, fake_esp, petition, which):  # noqa: F811
+        signature = signer_confirmed(client, petition)
+        letters_send()
+        esp_says("email.delivered", letter_to(signature, COMMISSION))
+        esp_says("email.bounced", letter_to(signature, LIBYA))
+        token = letter_state_token_make(signature.public_id) if which == "letter_state" else "not-a-token"
+        path = {
+            "delivery": reverse("petitions:delivery", args=[petition.slug]),
+            "letter_state": reverse("petitions:letter_state", args=[token]),
+            "letter_state_invalid": reverse("petitions:letter_state", args=[token]),
+        }[which]
+        axe_page.goto(site.url + path)
+        heading = axe_page.locator("h1").inner_text()
+        assert heading == {
+            "delivery": "Where the letters are", "letter_state": "Your letters, Amira",
+            "letter_state_invalid": "This link does not work",
+        }[which]
+        results = axe_run(axe_page)
+        assert results["violations"] == [], results["violations"]
