@@ -211,11 +211,15 @@ class InboundReplyTests:
         letters_sent(client, petition)
         commission = Target.objects.get(name="Jean-Claude Juncker")
         forged = f"reply+{petition.pk}-{commission.pk}-0123456789abcdef0123@{REPLY_DOMAIN}"
-        arrives(fake_esp, mime(sender="someone@elsewhere.example", to=forged, subject="Hi", text="Forged."))
+        arrives(fake_esp, mime(sender="someone@elsewhere.example", to=forged, subject="Hi", text="Forged.",
+                               attachments=[("invoice.zip", "application/zip", b"PK\x03\x04" + b"x" * 100)]))
         arrives(fake_esp, mime(sender=f"Office <{COMMISSION_ADDRESS.upper()}>", to="campaign@campaign.example.org",
                                subject="Re: Libya", text="Written to the campaign directly."))
         forged_reply = RecipientReply.objects.get(text__startswith="Forged")
         assert (forged_reply.target, forged_reply.petition, forged_reply.matched_by) == (None, None, "")
+        # Unmatched mail may be anyone's spam: its files are named, not kept.
+        [attachment] = forged_reply.attachments.all()
+        assert (attachment.filename, attachment.size, bytes(attachment.content)) == ("invoice.zip", 104, b"")
         direct = RecipientReply.objects.get(text__startswith="Written")
         assert (direct.target, direct.petition, direct.matched_by) == (commission, petition, "sender")
         with pytest.raises(replies.ReplyStateError):

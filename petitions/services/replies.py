@@ -160,13 +160,14 @@ def reply_receive(*, message: Message | None, event_id: str | None, esp_name: st
                 html_sanitised=html,
                 message_id=raw_id[:300],
             )
-            _attachments_store(reply, message)
+            # Mail that matched no recipient may be anyone's spam: its files are not kept.
+            _attachments_store(reply, message, keep_content=target is not None)
     except IntegrityError:
         return "replay"
     return f"stored {reply.kind}" + (f" from {target.name}" if target else " (unmatched)")
 
 
-def _attachments_store(reply: RecipientReply, message: Message) -> None:
+def _attachments_store(reply: RecipientReply, message: Message, *, keep_content: bool) -> None:
     for part in getattr(message, "attachments", None) or []:
         content = part.get_content_bytes() or b""
         ReplyAttachment.objects.create(
@@ -174,7 +175,7 @@ def _attachments_store(reply: RecipientReply, message: Message) -> None:
             filename=str(part.get_filename() or "")[:255],
             content_type=part.get_content_type()[:100],
             size=len(content),
-            content=content if len(content) <= ATTACHMENT_MAX_BYTES else b"",
+            content=content if keep_content and len(content) <= ATTACHMENT_MAX_BYTES else b"",
         )
 
 
