@@ -1,4 +1,4 @@
-"""anymail's Resend tracking webhook, answering 400 to a malformed body.
+"""anymail's Resend tracking and inbound webhooks, answering 400 to a malformed body.
 
 anymail validates the request (basic auth and Resend's svix signature) before
 parsing it, but a body that passes validation and still is not the JSON it
@@ -9,7 +9,8 @@ that is merely wrong is a bad request, not our failure.
 from collections.abc import Callable
 
 from anymail.exceptions import AnymailWebhookValidationFailure
-from anymail.signals import AnymailTrackingEvent
+from anymail.signals import AnymailInboundEvent, AnymailTrackingEvent
+from anymail.webhooks.resend import ResendInboundWebhookView as AnymailResendInboundWebhookView
 from anymail.webhooks.resend import ResendTrackingWebhookView as AnymailResendTrackingWebhookView
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
@@ -21,6 +22,18 @@ class ResendTrackingWebhookView(AnymailResendTrackingWebhookView):
             return super().parse_events(request)
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise AnymailWebhookValidationFailure(f"Malformed Resend event: {error}") from error
+
+
+class ResendInboundWebhookView(AnymailResendInboundWebhookView):
+    """Resend's inbound mail: the event names the email, which anymail then
+    fetches from Resend's API. A body that is not an `email.received` event
+    is refused as a bad request."""
+
+    def parse_events(self, request: HttpRequest) -> list[AnymailInboundEvent]:
+        try:
+            return super().parse_events(request)
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise AnymailWebhookValidationFailure(f"Malformed Resend inbound event: {error}") from error
 
 
 class WebhookAuthenticationRequired:

@@ -257,6 +257,13 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 LETTER_FROM_EMAIL = env_email("LETTER_FROM_EMAIL", "letters@campaign.example.org")
 # Reply-To of a letter whose signer did not ask recipients to reply to them.
 CAMPAIGN_REPLY_TO = env_email("CAMPAIGN_REPLY_TO", "campaign@campaign.example.org")
+# Letters whose signer did not ask to be replied to carry a reply address of
+# each recipient at this domain (reply+<petition>-<recipient>-<tag>@REPLY_DOMAIN),
+# whose mail the ESP's inbound webhook brings back (anymail/<esp>/inbound/).
+# Empty: such letters carry CAMPAIGN_REPLY_TO instead.
+REPLY_DOMAIN = env_str("REPLY_DOMAIN", "").strip().lower()
+if REPLY_DOMAIN and ("@" in REPLY_DOMAIN or "." not in REPLY_DOMAIN or " " in REPLY_DOMAIN):
+    raise ImproperlyConfigured(f"REPLY_DOMAIN must be a mail domain such as replies.example.org; got {REPLY_DOMAIN!r}.")
 CAMPAIGN_NAME = env_str("CAMPAIGN_NAME", "Free the Detained")
 
 # Who is responsible for signers' data, shown on the privacy page. In

@@ -2,7 +2,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
-from campaign.esp_webhooks import ResendTrackingWebhookView
+from campaign.esp_webhooks import ResendInboundWebhookView, ResendTrackingWebhookView
 from petitions import views as petition_views
 
 urlpatterns = [
@@ -10,6 +10,9 @@ urlpatterns = [
     # The ESP's tracking webhooks (bounces, complaints), authenticated by
     # anymail: ANYMAIL_WEBHOOK_SECRET and the ESP's own signature.
     path("anymail/resend/tracking/", ResendTrackingWebhookView.as_view(), name="resend_tracking_webhook"),
+    # Mail that comes back to the recipients' reply addresses (REPLY_DOMAIN),
+    # authenticated the same way (RESEND_INBOUND_SECRET signs it).
+    path("anymail/resend/inbound/", ResendInboundWebhookView.as_view(), name="resend_inbound_webhook"),
     path("anymail/", include("anymail.urls")),
     # Unsubscribe links sent before addresses carried a language: a mail
     # client's one-click unsubscribe is a POST, which a redirect would lose.

@@ -7,10 +7,11 @@ class PetitionsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here because models can only be imported once apps are ready.
-        from anymail.signals import tracking
+        from anymail.signals import inbound, tracking
 
         from petitions import caches, checks  # noqa: F401  (checks registers the deploy checks)
-        from petitions.webhooks import tracking_event_received
+        from petitions.webhooks import inbound_event_received, tracking_event_received
 
         tracking.connect(tracking_event_received, dispatch_uid="petitions.tracking")
+        inbound.connect(inbound_event_received, dispatch_uid="petitions.inbound")
         caches.connect()

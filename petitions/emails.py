@@ -24,7 +24,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
 from petitions.selectors.texts import petition_texts
-from petitions.tokens import confirmation_token_make, unsubscribe_token_make
+from petitions.tokens import confirmation_token_make, letter_state_token_make, unsubscribe_token_make
 
 # ASCII whitespace and Unicode's line breaks; not the no-break spaces that
 # French puts before a colon, which are part of the text.
@@ -86,6 +86,11 @@ def confirm_url(signature, issued_at):
 
 def unsubscribe_url(public_id):
     return _absolute(reverse("petitions:unsubscribe", args=[unsubscribe_token_make(public_id)]))
+
+
+def letter_state_url(public_id):
+    """The signer's own page of their letters' states (signed, never expires)."""
+    return _absolute(reverse("petitions:letter_state", args=[letter_state_token_make(public_id)]))
 
 
 def _supporter_context(signature):
@@ -177,7 +182,10 @@ def already_signed_email(signature, *, issued_at):
 def thanks_email(signature, *, issued_at):
     """Thanks a signer whose signature is confirmed, with links to share."""
     petition_url = _absolute(reverse("petitions:detail", args=[signature.petition.slug]))
-    context = _supporter_context(signature) | {"share_links": share_links(signature.petition, petition_url)}
+    context = _supporter_context(signature) | {
+        "share_links": share_links(signature.petition, petition_url),
+        "letter_state_url": letter_state_url(signature.public_id),
+    }
     return _compose("thanks", context, to=[signature.email])
 
 
@@ -331,3 +339,27 @@ def letter_email(letter):
     context = {"letter": letter, "letter_language": language, "letter_direction": _direction(language)}
     message.attach_alternative(render_to_string("emails/letter-body.html", context), "text/html")
     return message
+
+
+def _markdown_quote(text):
+    """Text from outside as a Markdown blockquote. Not escaped, since the plain
+    text part shows the Markdown as written and staff have read the words;
+    the HTML part is cleaned by nh3 like every mailing (mailing_body_html)."""
+    return "\n".join(f"> {line}".rstrip() for line in text.strip().splitlines())
+
+
+def reply_mailing_text(reply):
+    """Subject and Markdown body of the update that takes an approved reply to
+    the supporters: who answered, the words staff chose, and the campaign's note."""
+    context = {
+        "reply": reply,
+        "target": reply.target,
+        "petition": reply.petition,
+        "texts": petition_texts(reply.petition, translation.get_language()),
+        "quote": _markdown_quote(reply.quoted_text),
+        "note": reply.note,
+        "petition_url": _absolute(reverse("petitions:detail", args=[reply.petition.slug])),
+    }
+    subject = _header_safe(render_to_string("emails/reply-mailing-subject.txt", context))
+    body = render_to_string("emails/reply-mailing-body.txt", context).strip()
+    return subject[:200], body

@@ -30,6 +30,8 @@ ROLES = {
         "change_mailingtranslation", "delete_mailingtranslation",
         # Paper signatures from stalls and events, and the pack handed over in person.
         "view_offlinebatch", "add_offline_signatures", "view_handoverpack", "make_handover_pack",
+        # Recipients' replies: review, approve (which sends them to supporters), and the auto-replies kept apart.
+        "view_recipientreply", "change_recipientreply", "approve_recipientreply", "view_autoreply",
     ],
 }
 

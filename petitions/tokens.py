@@ -9,6 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.core import signing
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 CONFIRM_SALT = "petitions.signature.confirm"
 
@@ -75,3 +76,52 @@ def unsubscribe_token_read(token):
         return uuid.UUID(hex=value)
     except (signing.BadSignature, ValueError):
         raise TokenInvalid("bad unsubscribe token") from None
+
+
+LETTER_STATE_SALT = "petitions.signature.letter_state"
+
+
+def letter_state_token_make(public_id):
+    """A token that shows the signer of `public_id` their own letters' states.
+
+    It never expires (a signer may look again months later), carries no
+    timestamp (a thank-you email rendered again is byte-identical), and shows
+    nothing but that one signature's letters.
+    """
+    return signing.Signer(salt=LETTER_STATE_SALT).sign(public_id.hex)
+
+
+def letter_state_token_read(token):
+    try:
+        value = signing.Signer(salt=LETTER_STATE_SALT).unsign(token)
+        return uuid.UUID(hex=value)
+    except (signing.BadSignature, ValueError):
+        raise TokenInvalid("bad letter-state token") from None
+
+
+REPLY_ADDRESS_SALT = "petitions.target.reply_address"
+# Lower-case hex: some mail systems change the case of an address's local part.
+_REPLY_TAG_LENGTH = 20
+
+
+def _reply_tag(petition_id, target_id):
+    return salted_hmac(REPLY_ADDRESS_SALT, f"{petition_id}-{target_id}").hexdigest()[:_REPLY_TAG_LENGTH]
+
+
+def reply_local_part_make(petition_id, target_id):
+    """The local part of a recipient's reply address for one petition,
+    `reply+<petition>-<recipient>-<tag>`: a reply to it names both, and the
+    tag (an HMAC under SECRET_KEY) means nobody can make one up."""
+    return f"reply+{petition_id}-{target_id}-{_reply_tag(petition_id, target_id)}"
+
+
+def reply_local_part_read(local_part):
+    """Return (petition id, recipient id) of a reply address's local part, or raise TokenInvalid."""
+    prefix, _, token = local_part.lower().partition("+")
+    parts = token.split("-")
+    if prefix != "reply" or len(parts) != 3 or not all(part.isdigit() for part in parts[:2]):
+        raise TokenInvalid("not a reply address")
+    petition_id, target_id = int(parts[0]), int(parts[1])
+    if not constant_time_compare(parts[2], _reply_tag(petition_id, target_id)):
+        raise TokenInvalid("bad reply address tag")
+    return petition_id, target_id

@@ -14,4 +14,7 @@ urlpatterns = [
     path("p/<slug:slug>/signed/", views.petition_signed, name="signed"),
     path("p/<slug:slug>/confirmed/", views.petition_confirmed, name="confirmed"),
     path("p/<slug:slug>/count.json", views.petition_count, name="count"),
+    path("p/<slug:slug>/delivery/", views.petition_delivery, name="delivery"),
+    path("p/<slug:slug>/delivery.json", views.petition_delivery_json, name="delivery_json"),
+    path("letters/<str:token>/", views.letter_state, name="letter_state"),
 ]

@@ -14,6 +14,7 @@ from petitions.admin.content import (
 from petitions.admin.delivery import EspEventAdmin, LetterAdmin, OutboxAdmin, SuppressionAdmin
 from petitions.admin.mailings import MailingAdmin
 from petitions.admin.records import RecordAdmin
+from petitions.admin.replies import AutoReplyAdmin, RecipientReplyAdmin
 from petitions.admin.safety import BlockedSourceAdmin, ErasureAdmin, ModerationDecisionAdmin, RateLimitAdmin
 from petitions.admin.signatures import (
     BulkInvalidationForm,
@@ -28,6 +29,7 @@ from petitions.admin.signatures import (
 from petitions.admin.translations import PetitionTranslationAdmin
 
 __all__ = [
+    "AutoReplyAdmin",
     "BackgroundFactInline",
     "BlockedSourceAdmin",
     "BulkInvalidationForm",
@@ -47,6 +49,7 @@ __all__ = [
     "PetitionTranslationAdmin",
     "RateLimitAdmin",
     "ReasonActionForm",
+    "RecipientReplyAdmin",
     "RecordAdmin",
     "SignatureAdmin",
     "SignerCommentAdmin",

@@ -11,13 +11,14 @@ from petitions.services import letters, suppression
 
 @admin.register(Letter)
 class LetterAdmin(RecordAdmin):
-    list_display = ["pk", "target", "from_name", "state", "attempts", "created_at", "sent_at", "last_error"]
-    list_filter = ["state", "target"]
+    list_display = ["pk", "target", "from_name", "state", "outcome", "attempts", "created_at", "sent_at", "last_error"]
+    list_filter = ["state", "outcome", "target"]
     list_select_related = ["target"]
     show_full_result_count = False
     readonly_fields = [
         "signature", "target", "state", "subject", "body", "from_name", "reply_to", "created_at",
         "next_attempt_at", "enqueued_at", "send_started_at", "sent_at", "attempts", "last_error", "esp_message_id",
+        "outcome", "outcome_at", "delivered_at",
     ]
     actions = ["retry"]
 

@@ -7,8 +7,9 @@ from petitions.roles import roles_migrate
 
 
 def moderators_edit_disposable_domains(apps, schema_editor):
-    """The Moderator role gains the new list (petitions/roles.py)."""
-    # Not strict: the roles name permissions of models that later migrations create.
+    """The Moderator role gains the new list (petitions/roles.py). Not strict:
+    roles.py also names permissions of models that later migrations create
+    (0017's replies), which that migration grants."""
     roles_migrate(apps, strict=False)
 
 

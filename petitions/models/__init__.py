@@ -6,7 +6,16 @@ constraints and small read-only query helpers.
 """
 
 from petitions.models.content import BackgroundFact, ConsentWording, Demand, Petition, Target
-from petitions.models.delivery import EspEvent, Letter, LetterQuerySet, Mailing, MailingRecipient, Outbox, Suppression
+from petitions.models.delivery import (
+    OUTCOME_RANK,
+    EspEvent,
+    Letter,
+    LetterQuerySet,
+    Mailing,
+    MailingRecipient,
+    Outbox,
+    Suppression,
+)
 from petitions.models.offline import HandoverPack, OfflineBatch
 from petitions.models.records import (
     BlockedSource,
@@ -17,6 +26,7 @@ from petitions.models.records import (
     RepeatAttempt,
     SignatureExport,
 )
+from petitions.models.replies import AutoReply, RecipientReply, RecipientReplyQuerySet, ReplyAttachment
 from petitions.models.signatures import FlaggedSignature, Signature, SignatureQuerySet, SignerComment
 from petitions.models.translations import (
     BackgroundFactTranslation,
@@ -26,6 +36,8 @@ from petitions.models.translations import (
 )
 
 __all__ = [
+    "OUTCOME_RANK",
+    "AutoReply",
     "BackgroundFact",
     "BackgroundFactTranslation",
     "BlockedSource",
@@ -48,6 +60,9 @@ __all__ = [
     "Petition",
     "PetitionTranslation",
     "RateLimit",
+    "RecipientReply",
+    "RecipientReplyQuerySet",
+    "ReplyAttachment",
     "RepeatAttempt",
     "Signature",
     "SignatureExport",

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from petitions.models.content import Petition, Target
 from petitions.models.signatures import Signature
@@ -55,6 +56,23 @@ class Letter(models.Model):
     last_error = models.TextField(blank=True)
     esp_message_id = models.CharField(max_length=200, blank=True)
 
+    class Outcome(models.TextChoices):
+        """What the ESP's webhooks last said of the letter, in the order a later
+        word may replace an earlier one (see OUTCOME_RANK): a late 'sent'
+        never overwrites 'delivered'."""
+
+        NONE = "", _("No word from the email service yet")
+        QUEUED = "queued", _("Queued at the email service")
+        SENT = "sent", _("Sent")
+        DEFERRED = "deferred", _("Delayed by the recipient's server")
+        DELIVERED = "delivered", _("Delivered")
+        BOUNCED = "bounced", _("Refused by the recipient's server")
+        COMPLAINED = "complained", _("Marked as spam by the recipient")
+
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True, default="")
+    outcome_at = models.DateTimeField(null=True, blank=True, help_text="When the ESP reported the outcome.")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
     objects = LetterQuerySet.as_manager()
 
     class Meta:
@@ -65,6 +83,8 @@ class Letter(models.Model):
         indexes = [
             models.Index(fields=["target", "state", "next_attempt_at"], name="letter_due"),
             models.Index(fields=["target", "send_started_at"], name="letter_cap_window"),
+            # The tracking webhook finds a letter by the ESP's id for it.
+            models.Index(fields=["esp_message_id"], name="letter_esp_message", condition=~models.Q(esp_message_id="")),
         ]
 
     def __str__(self):
@@ -73,6 +93,19 @@ class Letter(models.Model):
     @property
     def idempotency_key(self):
         return f"letter-{self.pk}"
+
+
+# A later event replaces the letter's outcome only if it ranks higher: webhooks
+# repeat and arrive out of order, and 'delivered' is worth more than 'sent'.
+OUTCOME_RANK = {
+    Letter.Outcome.NONE: 0,
+    Letter.Outcome.QUEUED: 1,
+    Letter.Outcome.SENT: 2,
+    Letter.Outcome.DEFERRED: 3,
+    Letter.Outcome.DELIVERED: 4,
+    Letter.Outcome.BOUNCED: 5,
+    Letter.Outcome.COMPLAINED: 6,
+}
 
 
 class Outbox(models.Model):

@@ -9,6 +9,8 @@ missed, so nothing here depends on the broker being up.
 
 - signing: signatures made and confirmed, the consent wordings shown
 - letters: the letters to the recipients, within their hourly caps
+- letter_outcomes: the ESP's word on each letter (delivered, bounced, ...), from its webhook
+- replies: recipients' replies from the inbound webhook, their review, and approval to supporters
 - supporter_mail: confirmation, thanks, reminder and already-signed emails
 - mailings: campaign updates to opted-in supporters
 - suppression: unsubscribes, bounces and complaints, recipients' bounce holds

@@ -21,6 +21,7 @@ from petitions import emails
 from petitions.delivery import engine
 from petitions.models import Letter, Signature, Target
 from petitions.selectors.texts import petition_texts
+from petitions.tokens import reply_local_part_make
 
 # Letters per task: one claim transaction and one task's overhead for up to
 # this many letters, each still its own ESP call under its own key.
@@ -56,7 +57,6 @@ def letters_create(*, signature: Signature, now: datetime) -> list[Letter]:
     """Queue the letter of a just-confirmed signature to each active recipient
     (in the caller's transaction); handed over after commit."""
     petition = signature.petition
-    reply_to = signature.email if signature.allows_reply else settings.CAMPAIGN_REPLY_TO
     # Held back for the petition's release delay: the dispatcher hands them
     # over once due, unless the signature was invalidated or flagged meanwhile.
     release_at = now + timedelta(minutes=petition.letter_release_minutes)
@@ -84,7 +84,7 @@ def letters_create(*, signature: Signature, now: datetime) -> list[Letter]:
                 subject=subject,
                 body=body,
                 from_name=signature.full_name,
-                reply_to=reply_to,
+                reply_to=letter_reply_to(signature, target),
                 created_at=now,
                 next_attempt_at=release_at,
                 enqueued_at=now if at_once else None,
@@ -95,6 +95,18 @@ def letters_create(*, signature: Signature, now: datetime) -> list[Letter]:
         batches = engine.chunks([letter.pk for letter in letters], LETTER_BATCH)
         engine.hand_over_on_commit(LETTERS, "letters_send", batches)
     return letters
+
+
+def letter_reply_to(signature: Signature, target: Target) -> str:
+    """Where a recipient's reply to this letter goes: the signer, if they asked
+    to be replied to; otherwise the recipient's own reply address of the
+    campaign for this petition (REPLY_DOMAIN), whose mail comes back through
+    the inbound webhook, or CAMPAIGN_REPLY_TO without one."""
+    if signature.allows_reply:
+        return signature.email
+    if settings.REPLY_DOMAIN:
+        return f"{reply_local_part_make(signature.petition_id, target.pk)}@{settings.REPLY_DOMAIN}"
+    return str(settings.CAMPAIGN_REPLY_TO)
 
 
 def _room(target: Target, now: datetime) -> int:

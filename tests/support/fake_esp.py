@@ -1,8 +1,10 @@
 """A fake Resend API (https://resend.com/docs/api-reference) for tests and benchmarks.
 
 django-anymail's real Resend backend sends to it unchanged once ANYMAIL["RESEND_API_URL"]
-is `FakeESP.url`. It records what it accepts, honours `Idempotency-Key` as Resend documents
-it, and can be told to fail, stall or refuse addresses. Standard library only.
+is `FakeESP.url`; anymail's Resend inbound webhook fetches received mail from it
+too (`inbound_add` keeps a raw MIME message as Resend's receiving API serves it).
+It records what it accepts, honours `Idempotency-Key` as Resend documents it, and can
+be told to fail, stall or refuse addresses. Standard library only.
 
 In-process:   with FakeESP() as esp: ...; esp.wait_for(1); esp.messages
 Own process:  python -m tests.support.fake_esp --port 8025 --api-key test-key
@@ -126,7 +128,29 @@ class FakeESP:
         with self._lock:
             self._messages, self._requests, self._duplicates = [], 0, 0
             self._idempotency = {}  # key -> [request fingerprint, stored response or None while running]
+            self._inbound: dict[str, bytes] = {}  # received email id -> its raw MIME bytes
         self.clear_faults()
+
+    def inbound_add(self, raw):
+        """Keep a received email (raw MIME bytes) as Resend does; return its id for the
+        `email.received` webhook. anymail then GETs /emails/receiving/<id> and its raw download."""
+        email_id = str(uuid.uuid4())
+        with self._lock:
+            self._inbound[email_id] = bytes(raw)
+        return email_id
+
+    def _receiving(self, method, path, headers):
+        email_id = path.rsplit("/", 1)[-1]
+        with self._lock:
+            raw = self._inbound.get(email_id)
+        if path.startswith("/_raw/"):
+            # A pre-signed download URL: no API key, as at Resend.
+            return (200, raw, {"Content-Type": "message/rfc822"}) if raw is not None else (404, b"", {})
+        if headers.get("Authorization") != f"Bearer {self.api_key}":
+            return 401, _error(401, "Missing or invalid API key in the authorization header."), {}
+        if raw is None or method != "GET":
+            return 404, _error(404, "Email not found."), {}
+        return 200, {"object": "email", "id": email_id, "raw": {"download_url": f"{self.url}_raw/{email_id}"}}, {}
 
     def fail_next(self, n, status=500, retry_after=None, body=None):
         """The next n API requests get `status` (and Retry-After if given) and record nothing.
@@ -167,6 +191,8 @@ class FakeESP:
         if path == "/_reset" and method == "POST":
             self.reset()
             return 200, {"ok": True}, {}
+        if path.startswith("/emails/receiving/") or path.startswith("/_raw/"):
+            return self._receiving(method, path, headers)
         if path not in _API_PATHS:
             return 404, _error(404, f"The requested endpoint {path} does not exist."), {}
         if method != "POST":
