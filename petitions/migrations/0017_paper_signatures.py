@@ -11,7 +11,7 @@ from petitions.roles import roles_migrate
 def campaigners_enter_paper_signatures(apps, schema_editor):
     """The Campaigner role gains paper batches and hand-over packs, the
     Moderator role sees the batches (petitions/roles.py)."""
-    roles_migrate(apps)
+    roles_migrate(apps, strict=False)
 
 
 class Migration(migrations.Migration):
