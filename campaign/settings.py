@@ -56,6 +56,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The security headers come before LocaleMiddleware, so that the redirect
+    # it makes of an address without a language carries them too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "campaign.security_headers.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The language comes from the address (/fr/...); an address without one is
     # redirected by the browser's Accept-Language.
@@ -64,9 +69,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "campaign.security_headers.PermissionsPolicyMiddleware",
     "campaign.esp_webhooks.WebhookAuthenticationRequired",
     # Last, as django-axes requires: it turns a refused login into its lockout page.
     "axes.middleware.AxesMiddleware",

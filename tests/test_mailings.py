@@ -77,7 +77,7 @@ class SendingTests:
         assert len({m["to"][0] for m in messages}) == 250
         for message in messages[:5]:
             link = message["headers"]["List-Unsubscribe"].strip("<>")
-            assert link.startswith("http://testserver/unsubscribe/")
+            assert link.startswith("http://testserver/en/unsubscribe/")
             assert message["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
             assert link in message["text"] and link in message["html"]
             assert "{{" not in message["text"] + message["html"]
@@ -179,7 +179,10 @@ class MailingAdminTests:
         supporters_create(petition, 7)
         response = staff_client.post(
             reverse("admin:petitions_mailing_add"),
-            {"petition": petition.pk, "subject": "An update", "body": "Hello **supporters**"},
+            {
+                "petition": petition.pk, "language": "en", "subject": "An update", "body": "Hello **supporters**",
+                "translations-TOTAL_FORMS": 0, "translations-INITIAL_FORMS": 0,
+            },
         )
         assert response.status_code == 302
         mailing = Mailing.objects.get()

@@ -37,8 +37,8 @@ class SigningTests:
     def test_it_stores_the_consent_wording_versions_with_the_signature(self, client, petition, signer):
         sign(client, petition, signer | {"reply_consent": "on"})
         signature = Signature.objects.get()
-        assert signature.letter_consent == ConsentWording.objects.get(kind="letter", version=1)
-        assert signature.reply_consent == ConsentWording.objects.get(kind="reply", version=1)
+        assert signature.letter_consent == ConsentWording.objects.get(kind="letter", language="en", version=1)
+        assert signature.reply_consent == ConsentWording.objects.get(kind="reply", language="en", version=1)
         assert signature.updates_consent is None
         assert signature.created_at is not None
 
@@ -195,7 +195,7 @@ class RepeatSignerTests:
         assert Outbox.objects.exclude(state=Outbox.State.SKIPPED).count() == 1
 
     def test_the_database_allows_one_signature_per_normalised_email(self, petition):
-        consent = ConsentWording.objects.get(kind="letter")
+        consent = ConsentWording.objects.get(kind="letter", language="en")
         fields = dict(petition=petition, first_name="A", last_name="B", country="FR", letter_consent=consent)
         Signature.objects.create(email="x@example.org", email_normalized="x@example.org", **fields)
         with pytest.raises(IntegrityError), transaction.atomic():

@@ -59,7 +59,7 @@ class ThanksTests:
             assert message.alternatives and message.alternatives[0][1] == "text/html"
             assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
             link = message.extra_headers["List-Unsubscribe"].strip("<>")
-            assert link.startswith("http://testserver/unsubscribe/")
+            assert link.startswith("http://testserver/en/unsubscribe/")
             assert link in message.body
 
 
