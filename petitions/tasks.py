@@ -9,7 +9,7 @@ importing this module.
 from celery import shared_task
 
 from petitions.selectors import counts
-from petitions.services import letters, mailings, privacy, supporter_mail
+from petitions.services import digests, letters, mailings, privacy, supporter_mail
 
 
 @shared_task
@@ -67,3 +67,13 @@ def reminders_queue() -> int:
 @shared_task
 def privacy_housekeeping() -> dict[str, int]:
     return privacy.privacy_housekeeping()
+
+
+@shared_task
+def digests_dispatch() -> int:
+    return digests.digests_dispatch()
+
+
+@shared_task
+def digests_send(digest_ids: list[int]) -> dict[int, str]:
+    return digests.digests_send(digest_ids=digest_ids)

@@ -13,5 +13,7 @@ urlpatterns = [
     path("p/<slug:slug>/sign/", views.petition_sign, name="sign"),
     path("p/<slug:slug>/signed/", views.petition_signed, name="signed"),
     path("p/<slug:slug>/confirmed/", views.petition_confirmed, name="confirmed"),
+    path("p/<slug:slug>/own-mail/", views.letters_own_mail, name="own_mail"),
+    path("digests/<str:token>/names.csv", views.digest_download, name="digest_download"),
     path("p/<slug:slug>/count.json", views.petition_count, name="count"),
 ]

@@ -7,6 +7,7 @@ constraints and small read-only query helpers.
 
 from petitions.models.content import BackgroundFact, ConsentWording, Demand, Petition, Target
 from petitions.models.delivery import EspEvent, Letter, LetterQuerySet, Mailing, MailingRecipient, Outbox, Suppression
+from petitions.models.digests import Digest
 from petitions.models.records import (
     BlockedSource,
     DisposableDomain,
@@ -23,6 +24,7 @@ __all__ = [
     "BlockedSource",
     "ConsentWording",
     "Demand",
+    "Digest",
     "DisposableDomain",
     "Erasure",
     "EspEvent",

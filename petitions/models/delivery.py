@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from petitions.models.content import Petition, Target
 from petitions.models.signatures import Signature
@@ -32,6 +33,12 @@ class Letter(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+        # Never sent on its own: the recipient takes a daily digest (the
+        # letter's `digest` says which one counted it).
+        DIGEST_ONLY = "digest_only", _("In the recipient's digest")
+        # The supporter sent it from their own mail client (or the recipient
+        # takes only that): the service sends no copy.
+        BY_SUPPORTER = "by_supporter", _("Sent by the supporter")
 
     signature = models.ForeignKey(Signature, on_delete=models.CASCADE, related_name="letters")
     target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="letters")
@@ -51,6 +58,12 @@ class Letter(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     esp_message_id = models.CharField(max_length=200, blank=True)
+    # The digest that counted this letter, once one has.
+    digest = models.ForeignKey(
+        "Digest", on_delete=models.SET_NULL, null=True, blank=True, related_name="letters", db_index=False
+    )
+    # The time office-hours spreading gave this letter (None: not spread).
+    slot_at = models.DateTimeField(null=True, blank=True)
 
     objects = LetterQuerySet.as_manager()
 
@@ -62,6 +75,7 @@ class Letter(models.Model):
         indexes = [
             models.Index(fields=["target", "state", "next_attempt_at"], name="letter_due"),
             models.Index(fields=["target", "send_started_at"], name="letter_cap_window"),
+            models.Index(fields=["digest"], name="letter_digest", condition=models.Q(digest__isnull=False)),
         ]
 
     def __str__(self):
