@@ -206,6 +206,10 @@ def petition_confirmed(request, slug):
     return _confirmed_page(request, petition, token=request.GET.get("letter", ""))
 
 
+# No CSRF token (the page would set a cookie, which the privacy page says only
+# the confirm page does): the signed token in the form is what authorises the
+# choice, and the browser's own headers refuse a cross-site post.
+@cross_origin_protected
 @require_POST
 def letters_own_mail(request, slug):
     """The signer chooses to send the letter from their own mail client."""

@@ -56,22 +56,27 @@ DIGESTS = engine.Ledger(
 )
 
 
-def digest_period(*, target: Target, now: datetime) -> date:
-    """The period whose digest is due at `now`: today, in the recipient's time
-    zone, once its digest time has passed, else yesterday."""
-    local = now.astimezone(target.zone)
-    sent_today_at = datetime.combine(local.date(), target.digest_time, tzinfo=target.zone)
-    return local.date() if now >= sent_today_at else local.date() - timedelta(days=1)
+def digest_period(*, target: Target, now: datetime) -> tuple[date, datetime]:
+    """The period whose digest is due at `now`, and the moment it was due: today,
+    in the recipient's time zone, once its digest time has passed, else yesterday."""
+    zone = target.zone
+    local = now.astimezone(zone)
+    due_today = datetime.combine(local.date(), target.digest_time, tzinfo=zone)
+    if now >= due_today:
+        return local.date(), due_today
+    yesterday = local.date() - timedelta(days=1)
+    return yesterday, datetime.combine(yesterday, target.digest_time, tzinfo=zone)
 
 
-def _letters_to_include(target: Target, now: datetime) -> models.QuerySet[Letter]:
-    """The target's letters no digest has counted yet: sent on their own, or
-    waiting for the digest once released, of signatures still counted."""
+def _letters_to_include(target: Target, cutoff: datetime) -> models.QuerySet[Letter]:
+    """The target's letters no digest has counted yet that had reached it by
+    `cutoff` (the digest time): sent on their own, or released to wait for the
+    digest; of signatures still counted. Later ones wait for the next digest."""
     return (
         Letter.objects.filter(target=target, digest__isnull=True)
         .filter(
-            Q(state=Letter.State.SENT)
-            | Q(state=Letter.State.DIGEST_ONLY, next_attempt_at__lte=now, signature__petition__letters_paused=False)
+            Q(state=Letter.State.SENT, sent_at__lte=cutoff)
+            | Q(state=Letter.State.DIGEST_ONLY, next_attempt_at__lte=cutoff, signature__petition__letters_paused=False)
         )
         .filter(signature__state=Signature.State.CONFIRMED, signature__flag_reason="")
     )
@@ -79,16 +84,18 @@ def _letters_to_include(target: Target, now: datetime) -> models.QuerySet[Letter
 
 def digest_create(*, target: Target, now: datetime) -> Digest | None:
     """Make the recipient's digest of the period due at `now`, if none exists
-    and letters have come since the last one, and count those letters as
-    included in it; hand it over after commit. One transaction.
+    and letters reached the recipient between the last digest and this
+    period's digest time; count those letters as included in it; hand it over
+    after commit. One transaction. A dispatcher late by hours still makes the
+    period's digest, with the letters up to its time.
 
     Idempotent: a second call for the same period (another beat, a retry)
     finds the row, or meets the unique constraint, and makes nothing. Returns
     the new digest, or None."""
-    period = digest_period(target=target, now=now)
+    period, cutoff = digest_period(target=target, now=now)
     if Digest.objects.filter(target=target, period=period).exists():
         return None
-    if not _letters_to_include(target, now).exists():
+    if not _letters_to_include(target, cutoff).exists():
         return None
     with transaction.atomic():
         try:
@@ -99,7 +106,7 @@ def digest_create(*, target: Target, now: datetime) -> Digest | None:
                 )
         except IntegrityError:
             return None  # Another dispatcher made this period's digest.
-        included = _letters_to_include(target, now).update(digest=digest)
+        included = _letters_to_include(target, cutoff).update(digest=digest)
         if not included:
             digest.delete()  # The letters went (invalidated, say) since we looked.
             return None
