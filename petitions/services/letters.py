@@ -95,17 +95,20 @@ def letters_create(*, signature: Signature, now: datetime) -> list[Letter]:
             reply_to=reply_to,
             created_at=now,
             next_attempt_at=release_at,
-            enqueued_at=now if at_once else None,
+            enqueued_at=now if _handed_over_at_once(target, at_once=at_once) else None,
         )
         for target in targets
     )
-    if at_once:
-        handed = [
-            letter.pk for letter in letters
-            if letter.state == Letter.State.QUEUED and not letter.target.has_office_hours
-        ]
-        engine.hand_over_on_commit(LETTERS, "letters_send", engine.chunks(handed, LETTER_BATCH))
+    handed = [letter.pk for letter in letters if letter.enqueued_at]
+    engine.hand_over_on_commit(LETTERS, "letters_send", engine.chunks(handed, LETTER_BATCH))
     return letters
+
+
+def _handed_over_at_once(target: Target, *, at_once: bool) -> bool:
+    """Whether a new letter goes to the broker on commit: due at once, sent by
+    the service on its own, and not waiting for a time in office hours (the
+    dispatcher gives those their times)."""
+    return at_once and _first_state(target) == Letter.State.QUEUED and not target.has_office_hours
 
 
 def _room(target: Target, now: datetime) -> int:
