@@ -118,3 +118,36 @@ class OwnMailTests:
         )
         assert response.status_code == 403
         assert set(Letter.objects.values_list("state", flat=True)) == {Letter.State.QUEUED}
+
+
+@pytest.mark.browser
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+class OwnMailBrowserTests:
+    def test_a_supporter_chooses_their_own_mail_in_the_browser_and_gets_the_letter_to_send(self, browser):
+        from petitions.services.content import petition_seed_load
+        from tests.support.processes import WebServer
+
+        petition, _ = petition_seed_load()
+        with WebServer() as site:
+            page = browser.new_page()
+            page.goto(site.url + reverse("petitions:detail", args=[petition.slug]))
+            page.fill("#id_first_name", "Zoë")
+            page.fill("#id_last_name", "O'Brien")
+            page.fill("#id_email", "zoe@example.org")
+            page.select_option("#id_country", "IE")
+            page.check("#id_letter_consent")
+            page.click("button[type=submit]")
+            signature = Signature.objects.get()
+            token = confirmation_token_make(signature, timezone.now())
+            page.goto(site.url + reverse("petitions:confirm", args=[token]))
+            page.click("text=Confirm my signature")
+            page.click("text=I will send it from my own email")
+            assert "We will not send our copy" in page.locator("#own-mail").inner_text()
+            link = urlsplit(page.get_attribute("[data-own-mail-link]", "href"))
+            assert sorted(unquote(link.path).split(",")) == sorted(
+                petition.targets.filter(is_active=True).values_list("email", flat=True)
+            )
+            assert parse_qs(link.query)["body"][0].rstrip().endswith("Zoë O'Brien\nIreland")
+            page.close()
+        assert set(Letter.objects.values_list("state", flat=True)) == {Letter.State.BY_SUPPORTER}
