@@ -155,6 +155,19 @@ class DigestsTests:
         assert letter.state == Letter.State.SENT and letter.digest == Digest.objects.get()
         assert signature.full_name in to_recipient[0]["text"]
 
+    def test_letters_waiting_for_a_digest_still_get_one_after_the_recipient_switches_back(
+        self, client, fake_esp, petition, digest_recipient
+    ):
+        _sign_and_confirm(client, petition, *SIGNERS[0])
+        digest_recipient.delivery_mode = Target.DeliveryMode.EACH
+        digest_recipient.save()
+        _digest_time_comes(digest_recipient)
+        digests.digests_dispatch()
+        _send_due_digests()
+        [message] = _digests_in(fake_esp, digest_recipient)
+        assert message["subject"] == f"1 new letter: {petition.title}"
+        assert Letter.objects.get(target=digest_recipient).digest is not None
+
     def test_the_digests_link_downloads_names_and_countries_only(
         self, client, fake_esp, petition, digest_recipient
     ):

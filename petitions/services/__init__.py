@@ -8,7 +8,8 @@ mailing's copy) and handed over after commit through the delivery engine
 missed, so nothing here depends on the broker being up.
 
 - signing: signatures made and confirmed, the consent wordings shown
-- letters: the letters to the recipients, within their hourly caps
+- letters: the letters to the recipients, within their hourly caps and office hours
+- digests: recipients' daily digests in place of (or as well as) each letter
 - supporter_mail: confirmation, thanks, reminder and already-signed emails
 - mailings: campaign updates to opted-in supporters
 - suppression: unsubscribes, bounces and complaints, recipients' bounce holds

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from petitions import emails
@@ -136,9 +136,13 @@ def digests_dispatch(*, now: datetime | None = None) -> int:
     died mid-send, and hand over due digests not handed over recently (the
     broker was down, or lost them). Returns how many were handed over."""
     now = now or timezone.now()
-    for target in Target.objects.filter(is_active=True, own_mail_only=False, bounce_held_since__isnull=True).exclude(
-        delivery_mode=Target.DeliveryMode.EACH
-    ):
+    # A recipient switched back to each letter on its own still gets the
+    # digest of the letters that were waiting for one.
+    waiting = Letter.objects.filter(target=OuterRef("pk"), state=Letter.State.DIGEST_ONLY, digest__isnull=True)
+    takers = Target.objects.filter(is_active=True, own_mail_only=False, bounce_held_since__isnull=True).filter(
+        ~Q(delivery_mode=Target.DeliveryMode.EACH) | Exists(waiting)
+    )
+    for target in takers:
         digest_create(target=target, now=now)
     engine.leases_expired(DIGESTS, now=now)
     due = list(
