@@ -237,3 +237,49 @@ class DigestEmailBrowserTests:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "digest-email.png"), full_page=True)
         page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+class RecipientSettingsBrowserTests:
+    def test_a_campaigner_sets_a_recipient_to_a_digest_in_office_hours_for_france(self, browser, campaigner):
+        from petitions.services.content import petition_seed_load
+        from tests.conftest import PASSWORD
+        from tests.support.processes import WebServer
+
+        petition, _ = petition_seed_load()
+        target = petition.targets.order_by("pk").first()
+        with WebServer() as site:
+            page = browser.new_page(viewport={"width": 1280, "height": 1600})
+            page.goto(site.url + reverse("admin:login"))
+            page.fill("#id_username", campaigner.username)
+            page.fill("#id_password", PASSWORD)
+            page.click("input[type=submit]")
+            page.wait_for_selector("#user-tools")
+            page.goto(site.url + reverse("admin:petitions_target_change", args=[target.pk]))
+            page.select_option("#id_delivery_mode", "digest")
+            page.fill("#id_digest_time", "09:30")
+            page.fill("#id_time_zone", "Europe/Brussels")
+            page.fill("#id_sending_weekdays", "01234")
+            page.fill("#id_window_start", "08:00")
+            page.fill("#id_window_end", "18:00")
+            page.select_option("#id_countries", ["FR"])
+            page.click("input[name=_save]")
+            page.wait_for_selector(".messagelist")
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "recipient-delivery-settings.png"))
+            # A time zone that does not exist is refused, naming it.
+            page.goto(site.url + reverse("admin:petitions_target_change", args=[target.pk]))
+            page.fill("#id_time_zone", "Europe/Atlantis")
+            page.click("input[name=_save]")
+            assert "Not a known time zone: Europe/Atlantis" in page.locator(".errorlist").inner_text()
+            page.close()
+        target.refresh_from_db()
+        assert (target.delivery_mode, str(target.digest_time), target.time_zone) == (
+            Target.DeliveryMode.DIGEST, "09:30:00", "Europe/Brussels"
+        )
+        assert (target.sending_weekdays, str(target.window_start), str(target.window_end)) == (
+            "01234", "08:00:00", "18:00:00"
+        )
+        assert [country.code for country in target.countries] == ["FR"]

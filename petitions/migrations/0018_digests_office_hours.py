@@ -7,6 +7,13 @@ import django.utils.timezone
 import django_countries.fields
 from django.db import migrations, models
 
+from petitions.roles import roles_migrate
+
+
+def campaigners_see_digests(apps, schema_editor):
+    """The Campaigner role gains the digests list (petitions/roles.py)."""
+    roles_migrate(apps)
+
 import petitions.models.content
 
 
@@ -111,4 +118,5 @@ class Migration(migrations.Migration):
             model_name='digest',
             constraint=models.UniqueConstraint(fields=('target', 'period'), name='digest_one_per_target_period'),
         ),
+        migrations.RunPython(campaigners_see_digests, migrations.RunPython.noop),
     ]
