@@ -7,6 +7,7 @@ import django.utils.timezone
 import django_countries.fields
 from django.db import migrations, models
 
+import petitions.models.content
 from petitions.roles import roles_migrate
 
 
@@ -14,7 +15,6 @@ def campaigners_see_digests(apps, schema_editor):
     """The Campaigner role gains the digests list (petitions/roles.py)."""
     roles_migrate(apps)
 
-import petitions.models.content
 
 
 class Migration(migrations.Migration):
