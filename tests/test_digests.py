@@ -168,6 +168,24 @@ class DigestsTests:
         assert message["subject"] == f"1 new letter: {petition.title}"
         assert Letter.objects.get(target=digest_recipient).digest is not None
 
+    def test_letters_queued_before_a_switch_to_the_digest_wait_for_it(
+        self, client, fake_esp, petition, digest_recipient
+    ):
+        digest_recipient.delivery_mode = Target.DeliveryMode.EACH
+        digest_recipient.save()
+        _sign_and_confirm(client, petition, *SIGNERS[0])
+        [letter] = Letter.objects.filter(target=digest_recipient)
+        assert letter.state == Letter.State.QUEUED
+        digest_recipient.delivery_mode = Target.DeliveryMode.DIGEST
+        digest_recipient.save()
+        assert letters.letters_send(letter_ids=[letter.pk]) == {letter.pk: Letter.State.DIGEST_ONLY}
+        assert not [m for m in fake_esp.messages if digest_recipient.email in " ".join(m["to"])]
+        _digest_time_comes(digest_recipient)
+        digests.digests_dispatch()
+        _send_due_digests()
+        [message] = _digests_in(fake_esp, digest_recipient)
+        assert message["subject"] == f"1 new letter: {petition.title}"
+
     def test_the_digests_link_downloads_names_and_countries_only(
         self, client, fake_esp, petition, digest_recipient
     ):

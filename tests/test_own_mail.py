@@ -86,6 +86,17 @@ class OwnMailTests:
         states = dict(Letter.objects.values_list("target", "state"))
         assert states == {own_only.pk: Letter.State.BY_SUPPORTER, other.pk: Letter.State.SENT}
 
+    def test_letters_queued_before_a_recipient_took_own_mail_only_are_held_not_sent(
+        self, client, fake_esp, petition, signer
+    ):
+        petition.letter_release_minutes = 0
+        petition.save()
+        _confirm(client, petition, signer)
+        Target.objects.update(own_mail_only=True)
+        assert _send_everything_due() == {}
+        assert fake_esp.messages == []
+        assert set(Letter.objects.values_list("state", flat=True)) == {Letter.State.QUEUED}
+
     def test_once_the_service_has_sent_the_letter_it_is_too_late_to_choose(
         self, client, fake_esp, petition, signer
     ):

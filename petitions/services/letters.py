@@ -126,7 +126,7 @@ def letters_dispatch(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     engine.leases_expired(LETTERS, now=now)
     handed_over = 0
-    for target in Target.objects.filter(is_active=True, bounce_held_since__isnull=True):
+    for target in Target.objects.filter(is_active=True, bounce_held_since__isnull=True, own_mail_only=False):
         if target.has_office_hours:
             _letters_spread(target, now)
             if not office_hours.is_open(target, now):
@@ -238,13 +238,22 @@ def _letters_claim(letter_ids: list[int], now: datetime) -> tuple[dict[int, str]
                 by_target.setdefault(letter.target_id, []).append(letter)
         for target in Target.objects.select_for_update().filter(pk__in=by_target).order_by("pk"):
             waiting = by_target[target.pk]
+            if target.sends_digest and not target.sends_each_letter:
+                # The recipient switched to a digest only since these were
+                # queued: they wait for its next digest instead.
+                Letter.objects.filter(pk__in=[letter.pk for letter in waiting]).update(
+                    state=Letter.State.DIGEST_ONLY, enqueued_at=None
+                )
+                outcome.update({letter.pk: Letter.State.DIGEST_ONLY for letter in waiting})
+                continue
             if (
-                not target.is_active or target.bounce_held_since is not None
+                not target.is_active or target.bounce_held_since is not None or target.own_mail_only
                 or not office_hours.is_open(target, now)
             ):
                 # Held: stays queued, and the dispatcher hands it over once staff
                 # reactivate the recipient or clear its bounce hold, or once
-                # the recipient's office hours open again.
+                # the recipient's office hours open again. A recipient switched
+                # to supporters' own mail only gets none of them from us.
                 engine.unpublish(LETTERS, [letter.pk for letter in waiting])
                 continue
             room = max(_room(target, now), 0)
