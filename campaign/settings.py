@@ -207,6 +207,8 @@ LETTER_SEND_LEASE_SECONDS = env_int("LETTER_SEND_LEASE_SECONDS", 600, minimum=1)
 OUTBOX_DRAIN_SLOTS = env_int("OUTBOX_DRAIN_SLOTS", 2, minimum=1)
 OUTBOX_REPUBLISH_INTERVAL_SECONDS = env_int("OUTBOX_REPUBLISH_INTERVAL_SECONDS", 20, minimum=1)
 LETTERS_DISPATCH_INTERVAL_SECONDS = env_int("LETTERS_DISPATCH_INTERVAL_SECONDS", 15, minimum=1)
+# Makes each recipient's daily digest once its time has come, and hands over lost ones.
+DIGESTS_DISPATCH_INTERVAL_SECONDS = env_int("DIGESTS_DISPATCH_INTERVAL_SECONDS", 60, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "outbox-republish": {
         "task": "petitions.tasks.outbox_republish",
@@ -215,6 +217,10 @@ CELERY_BEAT_SCHEDULE = {
     "letters-dispatch": {
         "task": "petitions.tasks.letters_dispatch",
         "schedule": timedelta(seconds=LETTERS_DISPATCH_INTERVAL_SECONDS),
+    },
+    "digests-dispatch": {
+        "task": "petitions.tasks.digests_dispatch",
+        "schedule": timedelta(seconds=DIGESTS_DISPATCH_INTERVAL_SECONDS),
     },
     "counts-reconcile": {"task": "petitions.tasks.counts_reconcile", "schedule": timedelta(seconds=30)},
     "mailings-resume": {"task": "petitions.tasks.mailings_resume", "schedule": timedelta(seconds=60)},
@@ -297,6 +303,10 @@ MAILING_PARALLELISM = env_int("MAILING_PARALLELISM", 4, minimum=1)
 # Signing -------------------------------------------------------------------------
 
 CONFIRMATION_MAX_AGE = timedelta(days=env_int("CONFIRMATION_MAX_AGE_DAYS", 14, minimum=1))
+# A recipient's digest links to the names it counts; the link works this long.
+DIGEST_DOWNLOAD_MAX_AGE = timedelta(days=env_int("DIGEST_DOWNLOAD_MAX_AGE_DAYS", 30, minimum=1))
+# How long after confirming a signer may still choose to send the letter from their own mail.
+OWN_MAIL_CHOICE_MAX_AGE = timedelta(hours=env_int("OWN_MAIL_CHOICE_MAX_AGE_HOURS", 24, minimum=1))
 # Repeat signers are told by email that they already signed, but only this many
 # times per address, so the form cannot be used to flood someone's inbox.
 REPEAT_NOTICE_LIMIT = 3

@@ -20,11 +20,18 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
+from django_countries import countries as country_names
 
 from petitions.selectors.texts import petition_texts
-from petitions.tokens import confirmation_token_make, letter_state_token_make, unsubscribe_token_make
+from petitions.tokens import (
+    confirmation_token_make,
+    digest_download_token_make,
+    letter_state_token_make,
+    unsubscribe_token_make,
+)
 
 # ASCII whitespace and Unicode's line breaks; not the no-break spaces that
 # French puts before a colon, which are part of the text.
@@ -363,3 +370,42 @@ def reply_mailing_text(reply):
     subject = _header_safe(render_to_string("emails/reply-mailing-subject.txt", context))
     body = render_to_string("emails/reply-mailing-body.txt", context).strip()
     return subject[:200], body
+def digest_download_url(digest):
+    token = digest_download_token_make(digest.pk, digest.created_at)
+    return _absolute(reverse("petitions:digest_download", args=[token]))
+
+
+def digest_email(digest):
+    """A recipient's daily digest: the letters since the last one, by country,
+    a few approved comments, and a link to the signers' names and countries.
+
+    Rendered only from what the digest row fixed when it was made, so that a
+    send repeated after a crash is the same message under the same key."""
+    expires = digest.created_at + settings.DIGEST_DOWNLOAD_MAX_AGE
+    titles = digest.petition_titles or [settings.CAMPAIGN_NAME]
+    context = {
+        "digest": digest,
+        "target": digest.target,
+        "title": "; ".join(titles),
+        "period_text": date_format(digest.period, "DATE_FORMAT"),
+        "expires_text": date_format(expires, "DATE_FORMAT"),
+        "countries": [(country_names.name(code) or code, count) for code, count in digest.by_country],
+        "comments": [(name, country_names.name(code) or code, text) for name, code, text in digest.comments],
+        "download_url": digest_download_url(digest),
+        "campaign_name": settings.CAMPAIGN_NAME,
+    }
+    to = str(Address(display_name=_header_safe(digest.target.name), addr_spec=digest.target.email))
+    return _compose("digest", context, to=[to])
+
+
+def letters_mailto(letters):
+    """A mailto: link that opens the signer's own mail client with the letter
+    to these letters' recipients: recipients, subject and body filled in,
+    as the service would have sent it (in the letter's language)."""
+    from urllib.parse import quote
+
+    if not letters:
+        return ""
+    recipients = ",".join(quote(letter.target.email, safe="@") for letter in letters)
+    first = letters[0]
+    return f"mailto:{recipients}?subject={quote(first.subject)}&body={quote(first.body)}"

@@ -32,6 +32,8 @@ ROLES = {
         "view_offlinebatch", "add_offline_signatures", "view_handoverpack", "make_handover_pack",
         # Recipients' replies: review, approve (which sends them to supporters), and the auto-replies kept apart.
         "view_recipientreply", "change_recipientreply", "approve_recipientreply", "view_autoreply",
+        # Recipients' daily digests.
+        "view_digest",
     ],
 }
 

@@ -9,7 +9,7 @@ importing this module.
 from celery import shared_task
 
 from petitions.selectors import counts
-from petitions.services import handover, letters, mailings, privacy, supporter_mail
+from petitions.services import digests, handover, letters, mailings, privacy, supporter_mail
 
 
 @shared_task
@@ -72,3 +72,13 @@ def privacy_housekeeping() -> dict[str, int]:
 @shared_task
 def handover_pack_build(pack_id: int) -> int | None:
     return handover.handover_pack_build(pack_id=pack_id).signature_count
+
+
+@shared_task
+def digests_dispatch() -> int:
+    return digests.digests_dispatch()
+
+
+@shared_task
+def digests_send(digest_ids: list[int]) -> dict[int, str]:
+    return digests.digests_send(digest_ids=digest_ids)

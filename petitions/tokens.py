@@ -125,3 +125,45 @@ def reply_local_part_read(local_part):
     if not constant_time_compare(parts[2], _reply_tag(petition_id, target_id)):
         raise TokenInvalid("bad reply address tag")
     return petition_id, target_id
+DIGEST_DOWNLOAD_SALT = "petitions.digest.download"
+
+
+def digest_download_token_make(digest_id, issued_at):
+    """A token for the names in digest `digest_id`, valid for
+    DIGEST_DOWNLOAD_MAX_AGE from `issued_at` (the digest's making, so that
+    the digest renders the same link every time it is sent)."""
+    return _IssuedAtSigner(issued_at, salt=DIGEST_DOWNLOAD_SALT).sign(str(digest_id))
+
+
+def digest_download_token_read(token):
+    """Return the digest id the token was made for."""
+    try:
+        value = signing.TimestampSigner(salt=DIGEST_DOWNLOAD_SALT).unsign(
+            token, max_age=settings.DIGEST_DOWNLOAD_MAX_AGE
+        )
+    except signing.SignatureExpired as error:
+        raise TokenExpired(str(error)) from None
+    except signing.BadSignature as error:
+        raise TokenInvalid(str(error)) from None
+    if not value.isdigit():
+        raise TokenInvalid("malformed token payload")
+    return int(value)
+
+
+OWN_MAIL_SALT = "petitions.letter.own-mail"
+
+
+def own_mail_token_make(public_id):
+    """A token that lets the signer of `public_id`, from the page they land on
+    after confirming, choose to send their letter from their own mail."""
+    return signing.TimestampSigner(salt=OWN_MAIL_SALT).sign(public_id.hex)
+
+
+def own_mail_token_read(token):
+    try:
+        value = signing.TimestampSigner(salt=OWN_MAIL_SALT).unsign(token, max_age=settings.OWN_MAIL_CHOICE_MAX_AGE)
+        return uuid.UUID(hex=value)
+    except signing.SignatureExpired as error:
+        raise TokenExpired(str(error)) from None
+    except (signing.BadSignature, ValueError):
+        raise TokenInvalid("bad own-mail token") from None

@@ -1,9 +1,10 @@
 """Request -> form -> service -> response. No ORM writes here."""
 
 import functools
+from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -14,18 +15,22 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from campaign.cross_origin import cross_origin_protected
 from campaign.i18n import language_alternates
-from petitions import caches
+from petitions import caches, emails
 from petitions.forms import SignatureForm
-from petitions.models import Petition, Signature
+from petitions.models import Letter, Petition, Signature
+from petitions.selectors import letters as letter_reads
 from petitions.selectors.counts import confirmed_count, offline_count
 from petitions.selectors.delivery_ledger import delivery_ledger, letters_of_signer, response_as_json, responses_shown
 from petitions.selectors.texts import petition_texts
-from petitions.services import signing, suppression
+from petitions.services import letters, signing, suppression
 from petitions.tokens import (
     TokenExpired,
     TokenInvalid,
     confirmation_token_read,
+    digest_download_token_read,
     letter_state_token_read,
+    own_mail_token_make,
+    own_mail_token_read,
     unsubscribe_token_read,
 )
 
@@ -169,20 +174,85 @@ def signature_confirm(request, token):
     except TokenInvalid:
         return render(request, "petitions/confirm_invalid.html", {"expired": False}, status=400)
     if request.method == "GET":
-        return render(request, "petitions/confirm.html", {"token": token})
+        # Who the letter goes to, for the signer's country: shown here for
+        # those whose browser ran no script on the form.
+        recipients = letter_reads.signature_recipients(public_id=public_id)
+        return render(request, "petitions/confirm.html", {"token": token, "recipients": recipients})
     result, signature = signing.signature_confirm(public_id=public_id)
     if result == signing.ConfirmResult.NOT_CONFIRMABLE or signature is None:
         return render(request, "petitions/confirm_invalid.html", {"expired": False}, status=400)
     if result == signing.ConfirmResult.PETITION_CLOSED:
         return render(request, "petitions/confirm_closed.html", _petition_context(signature.petition), status=409)
-    return redirect("petitions:confirmed", slug=signature.petition.slug)
+    # The signed token lets the signer choose, on the next page, to send the
+    # letter from their own mail.
+    confirmed = reverse("petitions:confirmed", args=[signature.petition.slug])
+    return HttpResponseRedirect(f"{confirmed}?{urlencode({'letter': own_mail_token_make(signature.public_id)})}")
+
+
+def _own_mail_public_id(token):
+    try:
+        return own_mail_token_read(token)
+    except TokenInvalid:
+        return None
+
+
+def _confirmed_page(request, petition, *, token, chosen=False):
+    page_url = request.build_absolute_uri(reverse("petitions:detail", args=[petition.slug]))
+    context = _petition_context(petition) | {"share_url": page_url}
+    public_id = _own_mail_public_id(token) if token else None
+    if public_id is not None:
+        own = letter_reads.signature_letters(public_id=public_id)
+        by_supporter = [letter for letter in own if letter.state == Letter.State.BY_SUPPORTER]
+        choosable = [
+            letter for letter in own
+            if letter.state == Letter.State.QUEUED
+            or (letter.state == Letter.State.DIGEST_ONLY and not letter.digest_id)
+        ]
+        context |= {
+            "own_mail_token": token,
+            "own_mail_chosen": chosen,
+            "letters_choosable": choosable,
+            "letters_by_supporter": by_supporter,
+            "own_mail_link": emails.letters_mailto(by_supporter),
+        }
+    return render(request, "petitions/confirmed.html", context)
 
 
 @require_GET
 def petition_confirmed(request, slug):
     petition = get_object_or_404(Petition, slug=slug)
-    page_url = request.build_absolute_uri(reverse("petitions:detail", args=[petition.slug]))
-    return render(request, "petitions/confirmed.html", _petition_context(petition) | {"share_url": page_url})
+    return _confirmed_page(request, petition, token=request.GET.get("letter", ""))
+
+
+# No CSRF token (the page would set a cookie, which the privacy page says only
+# the confirm page does): the signed token in the form is what authorises the
+# choice, and the browser's own headers refuse a cross-site post.
+@cross_origin_protected
+@require_POST
+def letters_own_mail(request, slug):
+    """The signer chooses to send the letter from their own mail client."""
+    petition = get_object_or_404(Petition, slug=slug)
+    token = request.POST.get("letter", "")
+    public_id = _own_mail_public_id(token)
+    if public_id is None:
+        return render(request, "petitions/link_invalid.html", status=400)
+    letters.letters_send_by_supporter(public_id=public_id)
+    return _confirmed_page(request, petition, token=token, chosen=True)
+
+
+@require_GET
+def digest_download(request, token):
+    """The names and countries a recipient's digest counted, as a CSV file."""
+    try:
+        digest_id = digest_download_token_read(token)
+    except TokenExpired:
+        return render(request, "petitions/link_invalid.html", {"expired": True}, status=410)
+    except TokenInvalid:
+        return render(request, "petitions/link_invalid.html", status=400)
+    response = StreamingHttpResponse(letter_reads.digest_names_csv(digest_id=digest_id), content_type="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="signers-digest-{digest_id}.csv"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_GET

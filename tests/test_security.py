@@ -63,7 +63,10 @@ CSRF_EXEMPT = {
 # Forms on a page cached whole and served to everyone, so without a per-visitor
 # token: cross-origin POSTs are refused from the browser's own headers
 # (campaign.cross_origin) instead.
-CROSS_ORIGIN_PROTECTED = {"petitions:sign"}
+# The own-mail choice after confirming: a token would set the cookie the
+# privacy page says only the confirm page sets; the signed token in the form
+# authorises it, and all it can do is stop the service sending that letter.
+CROSS_ORIGIN_PROTECTED = {"petitions:sign", "petitions:own_mail"}
 
 
 def _production_env(**overrides):

@@ -12,6 +12,7 @@ from petitions.admin.content import (
     TargetAdmin,
 )
 from petitions.admin.delivery import EspEventAdmin, LetterAdmin, OutboxAdmin, SuppressionAdmin
+from petitions.admin.digests import DigestAdmin
 from petitions.admin.mailings import MailingAdmin
 from petitions.admin.records import RecordAdmin
 from petitions.admin.replies import AutoReplyAdmin, RecipientReplyAdmin
@@ -36,6 +37,7 @@ __all__ = [
     "ConsentWordingAdmin",
     "CountBeyond",
     "DemandInline",
+    "DigestAdmin",
     "ErasureAdmin",
     "EspEventAdmin",
     "FilteredCountPaginator",

@@ -57,9 +57,9 @@ class TargetAdmin(OfferedFiltersOnly):
 
     list_display = [
         "name", "title", "organisation", "email", "is_active", "hourly_cap", "bounce_hold", "letters_queued",
-        "letters_sent",
+        "letters_sent", "delivery_mode", "own_mail_only",
     ]
-    list_filter = ["is_active", ("bounce_held_since", admin.EmptyFieldListFilter)]
+    list_filter = ["is_active", ("bounce_held_since", admin.EmptyFieldListFilter), "delivery_mode", "own_mail_only"]
     search_fields = ["name", "organisation", "email"]
     readonly_fields = ["bounce_held_since", "bounce_reason"]
     actions = ["clear_bounce_hold"]

@@ -16,6 +16,7 @@ from petitions.models.delivery import (
     Outbox,
     Suppression,
 )
+from petitions.models.digests import Digest
 from petitions.models.offline import HandoverPack, OfflineBatch
 from petitions.models.records import (
     BlockedSource,
@@ -44,6 +45,7 @@ __all__ = [
     "ConsentWording",
     "Demand",
     "DemandTranslation",
+    "Digest",
     "DisposableDomain",
     "Erasure",
     "EspEvent",

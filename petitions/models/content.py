@@ -1,10 +1,15 @@
 """The petition and what it is made of: its texts, demands, background facts,
 recipients and the consent wordings signers agree to."""
 
+import datetime
+import zoneinfo
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
 
 
 class Petition(models.Model):
@@ -104,6 +109,18 @@ class BackgroundFact(models.Model):
         return self.text[:80]
 
 
+def time_zone_validate(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(_("Not a known time zone: %(value)s"), params={"value": value}) from None
+
+
+def weekdays_validate(value: str) -> None:
+    if not value or any(day not in "0123456" for day in value) or len(set(value)) != len(value):
+        raise ValidationError(_("Give each sending day once, as a digit from 0 (Monday) to 6 (Sunday)."))
+
+
 class Target(models.Model):
     """A named recipient of the petition's letter."""
 
@@ -125,12 +142,73 @@ class Target(models.Model):
         help_text=_("The language this recipient's letters are written in; blank for the petition's own."),
     )
 
+    # How letters reach this recipient (issue 17): one by one, in a daily
+    # digest, or both; only from the supporters' own mail; only from signers
+    # in some countries; and within office hours.
+    class DeliveryMode(models.TextChoices):
+        EACH = "each", _("Each letter on its own")
+        DIGEST = "digest", _("A daily digest")
+        BOTH = "both", _("Each letter and a daily digest")
+
+    delivery_mode = models.CharField(
+        _("delivery"), max_length=10, choices=DeliveryMode.choices, default=DeliveryMode.EACH
+    )
+    digest_time = models.TimeField(
+        _("digest time"), default=datetime.time(8, 0),
+        help_text=_("The daily digest is sent at this time, in the recipient's time zone."),
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="UTC", validators=[time_zone_validate],
+        help_text=_("An IANA time zone such as Europe/Brussels."),
+    )
+    sending_weekdays = models.CharField(
+        _("sending days"), max_length=7, default="0123456", validators=[weekdays_validate],
+        help_text=_("Days letters may be sent, as digits: 0 is Monday, 6 is Sunday (01234 for Monday to Friday)."),
+    )
+    window_start = models.TimeField(
+        _("office hours from"), null=True, blank=True,
+        help_text=_("Letters are sent only within office hours, spread evenly with jitter. Empty: any time."),
+    )
+    window_end = models.TimeField(_("office hours until"), null=True, blank=True)
+    own_mail_only = models.BooleanField(
+        _("supporters' own mail only"), default=False,
+        help_text=_("The service sends no letters to this recipient; supporters send them from their own mail."),
+    )
+    countries = CountryField(
+        _("countries"), multiple=True, blank=True,
+        help_text=_("Only signers in these countries write to this recipient. Empty: every signer does."),
+    )
+
     class Meta:
         ordering = ["id"]
         verbose_name = "recipient"
 
     def __str__(self):
         return f"{self.name}, {self.title}" if self.title else self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def has_office_hours(self) -> bool:
+        return self.window_start is not None and self.window_end is not None or len(self.sending_weekdays) < 7
+
+    @property
+    def sends_each_letter(self) -> bool:
+        return self.delivery_mode != self.DeliveryMode.DIGEST and not self.own_mail_only
+
+    @property
+    def sends_digest(self) -> bool:
+        return self.delivery_mode != self.DeliveryMode.EACH and not self.own_mail_only
+
+    @property
+    def country_names(self) -> str:
+        return ", ".join(str(country.name) for country in self.countries)
+
+    def writes_to(self, country: str) -> bool:
+        """Whether a signer in `country` (a code) writes to this recipient."""
+        return not self.countries or country in [str(code) for code in self.countries]
 
 
 class ConsentWording(models.Model):

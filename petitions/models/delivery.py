@@ -34,6 +34,12 @@ class Letter(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+        # Never sent on its own: the recipient takes a daily digest (the
+        # letter's `digest` says which one counted it).
+        DIGEST_ONLY = "digest_only", _("In the recipient's digest")
+        # The supporter sent it from their own mail client (or the recipient
+        # takes only that): the service sends no copy.
+        BY_SUPPORTER = "by_supporter", _("Sent by the supporter")
 
     signature = models.ForeignKey(Signature, on_delete=models.CASCADE, related_name="letters")
     target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="letters")
@@ -55,6 +61,12 @@ class Letter(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     esp_message_id = models.CharField(max_length=200, blank=True)
+    # The digest that counted this letter, once one has.
+    digest = models.ForeignKey(
+        "Digest", on_delete=models.SET_NULL, null=True, blank=True, related_name="letters", db_index=False
+    )
+    # The time office-hours spreading gave this letter (None: not spread).
+    slot_at = models.DateTimeField(null=True, blank=True)
 
     class Outcome(models.TextChoices):
         """What the ESP's webhooks last said of the letter, in the order a later
@@ -85,6 +97,7 @@ class Letter(models.Model):
             models.Index(fields=["target", "send_started_at"], name="letter_cap_window"),
             # The tracking webhook finds a letter by the ESP's id for it.
             models.Index(fields=["esp_message_id"], name="letter_esp_message", condition=~models.Q(esp_message_id="")),
+            models.Index(fields=["digest"], name="letter_digest", condition=models.Q(digest__isnull=False)),
         ]
 
     def __str__(self):

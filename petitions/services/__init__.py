@@ -11,6 +11,8 @@ missed, so nothing here depends on the broker being up.
 - letters: the letters to the recipients, within their hourly caps
 - letter_outcomes: the ESP's word on each letter (delivered, bounced, ...), from its webhook
 - replies: recipients' replies from the inbound webhook, their review, and approval to supporters
+- letters: the letters to the recipients, within their hourly caps and office hours
+- digests: recipients' daily digests in place of (or as well as) each letter
 - supporter_mail: confirmation, thanks, reminder and already-signed emails
 - mailings: campaign updates to opted-in supporters
 - suppression: unsubscribes, bounces and complaints, recipients' bounce holds
