@@ -376,11 +376,17 @@ def digest_download_url(digest):
 
 
 def digest_email(digest):
-    """A recipient's daily digest: the letters since the last one, by country,
-    a few approved comments, and a link to the signers' names and countries.
+    """A recipient's daily digest, in the recipient's letter language: the
+    letters since the last one, by country, a few approved comments, and a
+    link to the signers' names and countries.
 
     Rendered only from what the digest row fixed when it was made, so that a
     send repeated after a crash is the same message under the same key."""
+    with translation.override(digest.target.letter_language or settings.LANGUAGE_CODE):
+        return _digest_email(digest)
+
+
+def _digest_email(digest):
     expires = digest.created_at + settings.DIGEST_DOWNLOAD_MAX_AGE
     titles = digest.petition_titles or [settings.CAMPAIGN_NAME]
     context = {
