@@ -9,7 +9,7 @@ importing this module.
 from celery import shared_task
 
 from petitions.selectors import counts
-from petitions.services import letters, mailings, privacy, supporter_mail
+from petitions.services import content, letters, mailings, privacy, supporter_mail
 
 
 @shared_task
@@ -67,3 +67,8 @@ def reminders_queue() -> int:
 @shared_task
 def privacy_housekeeping() -> dict[str, int]:
     return privacy.privacy_housekeeping()
+
+
+@shared_task
+def petitions_close_due() -> int:
+    return content.petitions_close_due()

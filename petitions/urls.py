@@ -1,6 +1,6 @@
 from django.urls import path
 
-from petitions import views
+from petitions import share, views
 
 app_name = "petitions"
 
@@ -14,4 +14,9 @@ urlpatterns = [
     path("p/<slug:slug>/signed/", views.petition_signed, name="signed"),
     path("p/<slug:slug>/confirmed/", views.petition_confirmed, name="confirmed"),
     path("p/<slug:slug>/count.json", views.petition_count, name="count"),
+    path("p/<slug:slug>/preview/", views.petition_preview, name="preview"),
+    path("p/<slug:slug>/share.png", share.petition_share_image, name="share_image"),
+    path("p/<slug:slug>/embed/", views.petition_embed, name="embed"),
+    path("p/<slug:slug>/embed/sign/", views.petition_embed_sign, name="embed_sign"),
+    path("p/<slug:slug>/embed/signed/", views.petition_embed_signed, name="embed_signed"),
 ]

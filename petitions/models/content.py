@@ -3,6 +3,7 @@ recipients and the consent wordings signers agree to."""
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Petition(models.Model):
@@ -46,11 +47,70 @@ class Petition(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
+    # How a campaigner runs it: a draft is public only once published; a
+    # closing date closes it by itself (`accepts_signatures`, read on every
+    # request, so no task has to run at that moment); an outcome tells the
+    # public how it ended.
+    class Outcome(models.TextChoices):
+        NONE = "", _("No outcome yet")
+        WON = "won", _("Won")
+        DELIVERED = "delivered", _("Delivered")
+        CLOSED = "closed", _("Closed")
+
+    is_published = models.BooleanField(
+        _("published"), default=True, help_text=_("A draft is seen only by staff, through its preview link.")
+    )
+    closes_at = models.DateTimeField(
+        _("closes at"), null=True, blank=True, help_text=_("From then on the petition takes no signatures.")
+    )
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True, default="")
+    outcome_message = models.TextField(
+        _("outcome message"), blank=True, help_text=_("Shown on the page above the form once there is an outcome.")
+    )
+    goal_steps = models.CharField(
+        _("goal ladder"), max_length=200, blank=True,
+        help_text=_(
+            "Further goals, comma-separated (e.g. 20000, 50000). Once the count reaches the goal the page shows "
+            "the next step; past the last, the goal doubles."
+        ),
+    )
+    embed_origins = models.TextField(
+        _("sites that may embed it"), blank=True,
+        help_text=_("One origin per line, e.g. https://partner.example.org. Only these may frame the embed page."),
+    )
+
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self):
         return self.title
+
+    @property
+    def accepts_signatures(self) -> bool:
+        """Open, published and not past its closing date."""
+        return self.is_open and self.is_published and not self.is_past_closing
+
+    @property
+    def is_past_closing(self) -> bool:
+        return self.closes_at is not None and self.closes_at <= timezone.now()
+
+    def goal_for(self, count: int) -> int:
+        """The goal to show for `count`: the first step of the ladder not yet
+        reached; past the last step, the last doubled until it is ahead."""
+        steps = sorted({self.goal, *self.goal_step_numbers()})
+        for step in steps:
+            if count < step:
+                return step
+        goal = max(steps[-1], 1)
+        while goal <= count:
+            goal *= 2
+        return goal
+
+    def goal_step_numbers(self) -> list[int]:
+        return [int(part) for part in self.goal_steps.replace(" ", "").split(",") if part.isdigit() and int(part) > 0]
+
+    def embed_origin_list(self) -> list[str]:
+        return [line.strip().rstrip("/") for line in self.embed_origins.splitlines() if line.strip()]
 
     def body_paragraphs(self):
         return _paragraphs(self.body)

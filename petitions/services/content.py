@@ -22,6 +22,22 @@ def petition_save(*, petition: Petition) -> Petition:
     return petition
 
 
+def petitions_close_due() -> int:
+    """Close every open petition whose closing date has passed, as staff
+    closing it would (closed_at set to its closing date, for anonymisation).
+    Idempotent; returns how many it closed. Signing stops at the closing date
+    whether or not this has run yet (Petition.accepts_signatures)."""
+    closed = 0
+    with transaction.atomic():
+        due = Petition.objects.select_for_update().filter(is_open=True, closes_at__lte=timezone.now())
+        for petition in due:
+            petition.is_open = False
+            petition.closed_at = petition.closes_at
+            petition.save(update_fields=["is_open", "closed_at"])
+            closed += 1
+    return closed
+
+
 def petition_seed_load() -> tuple[Petition, bool]:
     """Create the campaign's petition, its recipients, the consent wordings and
     the default rate limits.

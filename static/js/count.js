@@ -10,7 +10,7 @@
     fetch(box.getAttribute("data-count-url"), { headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
-        if (!data) { return; }
+        if (!data || !number) { return; }
         number.textContent = data.confirmed.toLocaleString();
         if (bar) { bar.value = data.confirmed; bar.max = data.goal; }
       })
