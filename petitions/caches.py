@@ -59,6 +59,8 @@ pages = ProcessCache(lambda: settings.PAGE_CACHE_SECONDS)
 # a sixth of a signature's CPU. Staff's switches (pause signing, close) reach
 # every process within these seconds.
 signing_petitions = ProcessCache(2)
+# The open API's answers, by path and language (petitions.api.v1).
+api_answers = ProcessCache(lambda: settings.API_CACHE_SECONDS)
 # The current consent wordings, which change a few times a year.
 consent_wordings = ProcessCache(10)
 # The rate limits and the blocklist, kept off the signing path's queries.
@@ -66,8 +68,9 @@ screening = ProcessCache(10)
 
 
 def pages_forget() -> None:
-    """Forget this process's pages, page fragments and petitions."""
+    """Forget this process's pages, page fragments, API answers and petitions."""
     pages.clear()
+    api_answers.clear()
     signing_petitions.clear()
     caches["fragments"].clear()
 

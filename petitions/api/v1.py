@@ -9,7 +9,7 @@ limit (API_RATE_LIMIT) is kept in the shared cache.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,11 +17,12 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import get_language
 from django_countries import countries
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Path
 from ninja.throttling import AnonRateThrottle
 
 from petitions import caches
 from petitions.api import schemas
+from petitions.content import libya
 from petitions.models import Petition
 from petitions.selectors.public import (
     comments_approved,
@@ -32,6 +33,9 @@ from petitions.selectors.public import (
 )
 
 COMMON_RESPONSES: dict[int, Any] = {404: schemas.Problem, 429: schemas.Problem}
+# A petition's address name, with the seeded petition's as the example (the
+# schema fuzzer tries it along with made-up ones).
+Slug = Annotated[str, Path(description="The petition's address name, as in /p/<slug>/.", example=libya.SLUG)]
 
 
 class ClientRateThrottle(AnonRateThrottle):
@@ -61,12 +65,9 @@ api = NinjaAPI(
     throttle=[ClientRateThrottle()],
 )
 
-# One process-wide copy per path, for API_CACHE_SECONDS.
-answers = caches.ProcessCache(lambda: settings.API_CACHE_SECONDS)
-
-
 def _cached(request: HttpRequest, build: Callable[[], Any]) -> Any:
-    return answers.get((request.path, get_language()), build)
+    """One process-wide copy per path and language, for API_CACHE_SECONDS."""
+    return caches.api_answers.get((request.path, get_language()), build)
 
 
 @api.exception_handler(Http404)
@@ -104,7 +105,7 @@ def petitions_list(request: HttpRequest) -> Any:
 
 
 @api.get("/petitions/{slug}", response={200: schemas.PetitionDetail, **COMMON_RESPONSES}, summary="One petition")
-def petition_read(request: HttpRequest, slug: str) -> Any:
+def petition_read(request: HttpRequest, slug: Slug) -> Any:
     def build() -> dict[str, Any]:
         petition = _public_petition(slug)
         text = {
@@ -139,7 +140,7 @@ def petition_read(request: HttpRequest, slug: str) -> Any:
     response={200: list[schemas.CountryCount], **COMMON_RESPONSES},
     summary="Signatures by country (top 50)",
 )
-def petition_countries(request: HttpRequest, slug: str) -> Any:
+def petition_countries(request: HttpRequest, slug: Slug) -> Any:
     def build() -> list[dict[str, Any]]:
         petition = _public_petition(slug)
         return [
@@ -155,7 +156,7 @@ def petition_countries(request: HttpRequest, slug: str) -> Any:
     response={200: list[schemas.Comment], **COMMON_RESPONSES},
     summary="Approved comments (newest 50)",
 )
-def petition_comments(request: HttpRequest, slug: str) -> Any:
+def petition_comments(request: HttpRequest, slug: Slug) -> Any:
     def build() -> list[dict[str, Any]]:
         petition = _public_petition(slug)
         return [
