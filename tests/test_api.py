@@ -134,7 +134,7 @@ def test_it_meets_its_own_openapi_document_under_fuzzing(live_server, settings):
         @hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def meets_the_document(case):
             response = case.call_and_validate(base_url=live_server.url)
-            statuses.setdefault(operation.label, set()).add(response.status_code)
+            statuses.setdefault(case.operation.label, set()).add(response.status_code)
 
         meets_the_document()
     # The fuzzer reached real data (the documented example), not only 404s.
