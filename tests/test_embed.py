@@ -73,9 +73,9 @@ class EmbedTests:
                 frame.locator("#id_letter_consent").check()
                 # embed.js sizes the frame to the form it holds.
                 frame_height = "document.querySelector('iframe[data-petition-embed]').getBoundingClientRect().height"
-                wait_until(lambda: page.evaluate(frame_height) != 640, timeout=10, message="the frame resized")
+                wait_until(lambda: page.evaluate(frame_height) != 640, timeout=30, message="the frame resized")
                 frame.locator("button[type=submit]").click()
-                frame.locator("h1", has_text="check your email").wait_for(timeout=10000)
+                frame.locator("h1", has_text="check your email").wait_for(timeout=30000)
                 signature = Signature.objects.get()
                 assert signature.email == "ana@example.org"
                 assert signature.embed_site == listed.origin
@@ -86,7 +86,7 @@ class EmbedTests:
                 # Chromium refuses the frame (frame-ancestors) and shows its own error page in it.
                 wait_until(
                     lambda: any(frame.url.startswith("chrome-error://") for frame in page.frames),
-                    timeout=10, message="the frame refused",
+                    timeout=30, message="the frame refused",
                 )
                 assert page.frame_locator("iframe[data-petition-embed]").locator("#id_first_name").count() == 0
                 assert Signature.objects.count() == 1
