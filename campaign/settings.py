@@ -389,6 +389,12 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Staff's uploads (the organisation's logo, petitions' hero images and their
+# resized copies). Served by the app at MEDIA_URL unless a proxy in front
+# serves MEDIA_ROOT there itself (faster; see campaign/urls.py).
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]

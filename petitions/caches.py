@@ -27,6 +27,7 @@ from petitions.models import (
     ConsentWording,
     Demand,
     DisposableDomain,
+    Organisation,
     Petition,
     RateLimit,
     Target,
@@ -61,6 +62,8 @@ pages = ProcessCache(lambda: settings.PAGE_CACHE_SECONDS)
 signing_petitions = ProcessCache(2)
 # The open API's answers, by path and language (petitions.api.v1).
 api_answers = ProcessCache(lambda: settings.API_CACHE_SECONDS)
+# The organisation the pages name (petitions.selectors.public.organisation_current).
+organisation = ProcessCache(10)
 # The current consent wordings, which change a few times a year.
 consent_wordings = ProcessCache(10)
 # The rate limits and the blocklist, kept off the signing path's queries.
@@ -77,13 +80,15 @@ def pages_forget() -> None:
 
 def forget_all() -> None:
     pages_forget()
+    organisation.clear()
     consent_wordings.clear()
     screening.clear()
 
 
 # Which saves and deletes clear which caches.
 _CLEARED_BY: dict[str, tuple[Callable[[], None], tuple[type, ...]]] = {
-    "pages": (pages_forget, (Petition, Demand, BackgroundFact, Target, ConsentWording)),
+    "pages": (pages_forget, (Petition, Demand, BackgroundFact, Target, ConsentWording, Organisation)),
+    "organisation": (organisation.clear, (Organisation,)),
     "consents": (consent_wordings.clear, (ConsentWording,)),
     "screening": (screening.clear, (RateLimit, BlockedSource, DisposableDomain)),
 }

@@ -20,7 +20,8 @@ ROLES = {
         "delete_demand", "view_backgroundfact", "add_backgroundfact", "change_backgroundfact",
         "delete_backgroundfact", "view_target", "add_target", "change_target", "view_mailing", "add_mailing",
         "change_mailing", "view_letter", "change_letter", "view_suppression", "add_suppression",
-        "view_consentwording", "add_consentwording",
+        "view_consentwording", "add_consentwording", "view_organisation", "add_organisation",
+        "change_organisation",
     ],
 }
 

@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from petitions.admin.records import OfferedFiltersOnly
-from petitions.models import BackgroundFact, ConsentWording, Demand, Letter, Petition, Target
+from petitions.models import BackgroundFact, ConsentWording, Demand, Letter, Organisation, Petition, Target
 from petitions.services import content, suppression
 
 
@@ -52,7 +52,10 @@ class PetitionAdmin(OfferedFiltersOnly):
                 ]
             },
         ),
-        ("Page", {"fields": ["headline", "summary", "body", "call_to_action", "further_reading"]}),
+        (
+            "Page",
+            {"fields": ["headline", "summary", "hero_image", "hero_alt", "body", "call_to_action", "further_reading"]},
+        ),
         (
             "Letter",
             {"fields": ["letter_subject", "letter_greeting", "letter_body", "letter_demands_intro", "letter_closing"]},
@@ -93,6 +96,16 @@ def embed_snippet_for(petition, origin):
         f'style="inline-size:100%;block-size:640px;border:0" loading="lazy"></iframe>\n'
         f'<script src="{script_url}" async></script>'
     )
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    """Who runs the campaign, as every public page names it (the first row)."""
+
+    list_display = ["name", "contact_email", "website", "about_url"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not Organisation.objects.exists()
 
 
 @admin.register(Target)

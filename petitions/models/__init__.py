@@ -7,6 +7,7 @@ constraints and small read-only query helpers.
 
 from petitions.models.content import BackgroundFact, ConsentWording, Demand, Petition, Target
 from petitions.models.delivery import EspEvent, Letter, LetterQuerySet, Mailing, MailingRecipient, Outbox, Suppression
+from petitions.models.organisation import Organisation
 from petitions.models.records import (
     BlockedSource,
     DisposableDomain,
@@ -32,6 +33,7 @@ __all__ = [
     "Mailing",
     "MailingRecipient",
     "ModerationDecision",
+    "Organisation",
     "Outbox",
     "Petition",
     "RateLimit",

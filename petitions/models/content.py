@@ -1,6 +1,7 @@
 """The petition and what it is made of: its texts, demands, background facts,
 recipients and the consent wordings signers agree to."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -15,7 +16,9 @@ class Petition(models.Model):
         help_text="The facts, as the petition's author wrote them. Paragraphs separated by blank lines."
     )
     call_to_action = models.CharField(max_length=300, blank=True)
-    further_reading = models.TextField(blank=True, help_text="Titles of further reading, one per line.")
+    further_reading = models.TextField(
+        blank=True, help_text="Titles of further reading, one per line; add ' | https://...' to link one."
+    )
     letter_subject = models.CharField(max_length=200)
     letter_greeting = models.CharField(max_length=300, help_text="The letter's opening line, e.g. 'Dear ...,'")
     letter_body = models.TextField(help_text="The letter up to its demands. Paragraphs separated by blank lines.")
@@ -74,6 +77,14 @@ class Petition(models.Model):
             "the next step; past the last, the goal doubles."
         ),
     )
+    hero_image = models.ImageField(
+        _("hero image"), upload_to="petitions/", blank=True,
+        help_text=_("Shown at the top of the page, resized for every screen."),
+    )
+    hero_alt = models.CharField(
+        _("hero image's text alternative"), max_length=300, blank=True,
+        help_text=_("What the image shows, for people who cannot see it. Required with an image."),
+    )
     embed_origins = models.TextField(
         _("sites that may embed it"), blank=True,
         help_text=_("One origin per line, e.g. https://partner.example.org. Only these may frame the embed page."),
@@ -121,6 +132,36 @@ class Petition(models.Model):
     def further_reading_lines(self):
         return [line.strip() for line in self.further_reading.splitlines() if line.strip()]
 
+    def further_reading_links(self) -> list[tuple[str, str]]:
+        """(title, address) per further-reading line, written "Title | https://..."; address '' when none."""
+        links = []
+        for line in self.further_reading_lines():
+            title, _bar, address = line.rpartition(" | ")
+            if title and address.startswith(("https://", "http://")):
+                links.append((title.strip(), address.strip()))
+            else:
+                links.append((line, ""))
+        return links
+
+    HERO_WIDTHS = (480, 960, 1440)
+
+    def hero_variant_name(self, width: int) -> str:
+        """Where the `width`-pixel copy of the hero image is kept (services.content.hero_variants_make)."""
+        stem = self.hero_image.name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        return f"petitions/variants/{stem}-{width}.jpg"
+
+    def hero_variants(self) -> list[tuple[str, int]]:
+        """(address, width) of each resized copy, smallest first; none without an image."""
+        if not self.hero_image:
+            return []
+        storage = self.hero_image.storage
+        return [(storage.url(self.hero_variant_name(width)), width) for width in self.HERO_WIDTHS]
+
+    def clean(self):
+        super().clean()
+        if self.hero_image and not self.hero_alt.strip():
+            raise ValidationError({"hero_alt": _("Describe the image for people who cannot see it.")})
+
 
 def _paragraphs(text):
     return [part.strip() for part in text.replace("\r\n", "\n").split("\n\n") if part.strip()]
@@ -146,6 +187,7 @@ class BackgroundFact(models.Model):
     text = models.TextField()
     source_name = models.CharField(max_length=200)
     source_detail = models.CharField(max_length=300, blank=True, help_text="Date or title of the source.")
+    source_url = models.URLField(_("source's address"), blank=True, help_text=_("Where the source can be read."))
 
     class Meta:
         ordering = ["position", "id"]

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet
 
-from petitions.models import Petition, Signature
+from petitions import caches
+from petitions.models import Organisation, Petition, Signature
 from petitions.selectors.counts import confirmed_count
 
 TOP_COUNTRIES = 10
@@ -62,3 +63,8 @@ def comments_approved(petition: Petition, *, limit: int = 10) -> QuerySet[Signat
         .order_by("-created_at")
         .only("first_name", "country", "comment", "created_at")[:limit]
     )
+
+
+def organisation_current() -> Organisation | None:
+    """The organisation the pages name, read at most every few seconds per process."""
+    return caches.organisation.get("current", lambda: Organisation.objects.order_by("pk").first())

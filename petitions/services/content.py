@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, ImageOps
 
 from petitions.content import libya
 from petitions.models import BackgroundFact, ConsentWording, Demand, Petition, RateLimit, Target
@@ -12,14 +16,38 @@ from petitions.services.screening import DEFAULT_LIMITS
 
 
 def petition_save(*, petition: Petition) -> Petition:
-    """Save staff's edits to a petition, noting when it closed (for anonymisation)."""
+    """Save staff's edits to a petition, noting when it closed (for
+    anonymisation), and make the resized copies of its hero image."""
     if not petition.is_open and petition.closed_at is None:
         petition.closed_at = timezone.now()
     elif petition.is_open:
         petition.closed_at = None
     with transaction.atomic():
         petition.save()
+    if petition.hero_image:
+        hero_variants_make(petition=petition)
     return petition
+
+
+def hero_variants_make(*, petition: Petition) -> list[str]:
+    """Write the hero image's copies at Petition.HERO_WIDTHS (JPEG, never wider
+    than the original), replacing any of the same name. Idempotent; returns
+    their storage names."""
+    storage = petition.hero_image.storage
+    names = []
+    with petition.hero_image.open("rb") as original_file, Image.open(original_file) as opened:
+        upright = ImageOps.exif_transpose(opened).convert("RGB")
+        for width in Petition.HERO_WIDTHS:
+            copy = upright.copy()
+            if copy.width > width:
+                copy = copy.resize((width, round(copy.height * width / copy.width)), Image.Resampling.LANCZOS)
+            buffer = io.BytesIO()
+            copy.save(buffer, format="JPEG", quality=82, optimize=True, progressive=True)
+            name = petition.hero_variant_name(width)
+            if storage.exists(name):
+                storage.delete(name)
+            names.append(storage.save(name, ContentFile(buffer.getvalue())))
+    return names
 
 
 def petitions_close_due() -> int:
