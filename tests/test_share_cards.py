@@ -103,3 +103,20 @@ def _token(signature):
     from petitions.tokens import confirmation_token_make
 
     return confirmation_token_make(signature, timezone.now())
+
+
+@pytest.mark.django_db
+class ThanksEmailShareLinksTests:
+    def test_the_thank_you_email_offers_share_links_with_the_signers_code(self, petition, settings):
+        from petitions.emails import thanks_email
+
+        outcome = signing.signature_create(
+            petition=petition, first_name="Amira", last_name="Haddad", email=SIGNER["email"], country="TN"
+        )
+        signature = Signature.objects.get(pk=outcome.signature.pk)
+
+        message = thanks_email(signature, issued_at=signature.created_at)
+
+        html = message.alternatives[0][0]
+        assert f"%3Fref%3D{signature.referral_code}" in message.body
+        assert f"%3Fref%3D{signature.referral_code}" in html

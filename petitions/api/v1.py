@@ -19,6 +19,7 @@ from django.utils.translation import get_language
 from django_countries import countries
 from ninja import NinjaAPI, Path
 from ninja.throttling import AnonRateThrottle
+from pydantic import TypeAdapter
 
 from petitions import caches
 from petitions.api import schemas
@@ -65,9 +66,21 @@ api = NinjaAPI(
     throttle=[ClientRateThrottle()],
 )
 
-def _cached(request: HttpRequest, build: Callable[[], Any]) -> Any:
-    """One process-wide copy per path and language, for API_CACHE_SECONDS."""
-    return caches.api_answers.get((request.path, get_language()), build)
+def _cached(request: HttpRequest, shape: Any, build: Callable[[], Any]) -> HttpResponse:
+    """The answer as JSON bytes, one process-wide copy per path and language
+    for API_CACHE_SECONDS. Checked against its schema (`shape`) once, when
+    built; django-ninja passes a ready HttpResponse through unchanged, so a
+    cached answer costs no validation or serialisation per request."""
+
+    def serialise() -> bytes:
+        adapter = _adapters.setdefault(shape, TypeAdapter(shape))
+        return adapter.dump_json(adapter.validate_python(build()))
+
+    content = caches.api_answers.get((request.path, get_language()), serialise)
+    return HttpResponse(content, content_type="application/json; charset=utf-8")
+
+
+_adapters: dict[Any, TypeAdapter] = {}
 
 
 @api.exception_handler(Http404)
@@ -101,7 +114,9 @@ def _public_petition(slug: str) -> Petition:
 
 @api.get("/petitions", response={200: list[schemas.PetitionSummary], **COMMON_RESPONSES}, summary="Open petitions")
 def petitions_list(request: HttpRequest) -> Any:
-    return _cached(request, lambda: [_summary(petition) for petition in petitions_open()])
+    return _cached(
+        request, list[schemas.PetitionSummary], lambda: [_summary(petition) for petition in petitions_open()]
+    )
 
 
 @api.get("/petitions/{slug}", response={200: schemas.PetitionDetail, **COMMON_RESPONSES}, summary="One petition")
@@ -132,7 +147,7 @@ def petition_read(request: HttpRequest, slug: Slug) -> Any:
             "recipients": recipients,
         }
 
-    return _cached(request, build)
+    return _cached(request, schemas.PetitionDetail, build)
 
 
 @api.get(
@@ -148,7 +163,7 @@ def petition_countries(request: HttpRequest, slug: Slug) -> Any:
             for code, count in counts_by_country(petition, limit=50)
         ]
 
-    return _cached(request, build)
+    return _cached(request, list[schemas.CountryCount], build)
 
 
 @api.get(
@@ -169,4 +184,4 @@ def petition_comments(request: HttpRequest, slug: Slug) -> Any:
             for signature in comments_approved(petition, limit=50)
         ]
 
-    return _cached(request, build)
+    return _cached(request, list[schemas.Comment], build)
