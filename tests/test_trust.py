@@ -13,7 +13,7 @@ from PIL import Image
 from petitions import caches
 from petitions.models import BackgroundFact, Organisation
 from tests.conftest import PASSWORD
-from tests.support.processes import WebServer
+from tests.support.processes import WebServer, wait_until
 
 
 @pytest.fixture
@@ -71,6 +71,10 @@ class TrustTests:
             with urllib.request.urlopen(site.url + address, timeout=10) as response:
                 assert response.headers["Content-Type"] == "image/jpeg"
                 assert Image.open(io.BytesIO(response.read())).width == int(width[:-1])
+        # Each web process reads the organisation at most every 10 seconds (a
+        # page it served before staff saved it, a 404 say, may have read none).
+        wait_until(lambda: public.reload() and public.locator("section.trust").count() == 1, timeout=30,
+                   message="the organisation on the page")
         trust = public.locator("section.trust").inner_text()
         assert "This campaign is run by Free the Detained Coalition." in trust
         assert public.locator("section.trust a[href='https://freethedetained.example/who-we-are']").count() == 1
