@@ -10,6 +10,7 @@ measured in the same run on the same processes:
   a reference, a view that only commits one signature row per POST (the floor
   of any design that writes each signature before answering);
 - the petition page: GETs per second against the same trivial view;
+- the open API's petition read: GETs per second against the same trivial view;
 - letters: queued letters drained per second through anymail to the fake ESP,
   against a no-op Celery task on the same worker;
 - a campaign update mailing to 100,000 supporters: seconds to drain;
@@ -136,6 +137,9 @@ class Bench(MillionPhases, HandoverPhase):
             # every signer an address of their own in X-Forwarded-For, so that
             # the per-IP rate limits see a crowd rather than one machine.
             "TRUSTED_PROXY_COUNT": "1",
+            # The API's per-client limit still runs (its Redis round trips are
+            # measured), but the load tool's one address is never refused.
+            "API_RATE_LIMIT": "1000000/s",
         }
 
     def check_tools(self):
@@ -413,6 +417,27 @@ class Bench(MillionPhases, HandoverPhase):
                 f"{page['cpu_ms_per_request']['gunicorn']:.2f} ms a page against "
                 f"{base['cpu_ms_per_request']['gunicorn']:.2f} ms for the trivial view",
             ))
+
+    def phase_api(self):
+        """The open API's petition read (/api/v1/petitions/<slug>): answered
+        from each process's copy, through the per-client rate limit (kept in
+        Redis, set high enough here that no answer is a 429)."""
+        from django.urls import reverse
+
+        print("Open API")
+        self.queue_settle("api")
+        base, api = self.wrk_alternating([
+            ("trivial-get", "/_bench/trivial/", "get.lua", None),
+            ("api-get", reverse("api-v1:petition_read", args=[SLUG]), "get.lua", None),
+        ])
+        ratio = api["rate"] / base["rate"]
+        self.run.rows.append(Row(
+            "Open API, one petition, GET/s", fmt(api["rate"]), f"{fmt(base['rate'])} (trivial view)", f"{ratio:.0%}",
+            "reported", verdict(api["errors"] == 0),
+            f"p50 {api['p50_ms']:.1f} ms, p99 {api['p99_ms']:.1f} ms, errors {api['errors']}; web CPU "
+            f"{api['cpu_ms_per_request']['gunicorn']:.2f} ms an answer against "
+            f"{base['cpu_ms_per_request']['gunicorn']:.2f} ms for the trivial view; rate limit and CORS included",
+        ))
 
     def phase_sign(self):
         print("Signing, in each language")
@@ -785,7 +810,7 @@ class Bench(MillionPhases, HandoverPhase):
 
 # Main --------------------------------------------------------------------------------------------------
 
-PHASES = ["page", "sign", "confirm", "letters", "mailing", "million", "handover"]
+PHASES = ["page", "api", "sign", "confirm", "letters", "mailing", "million", "handover"]
 
 
 def main(argv=None):

@@ -226,6 +226,7 @@ CELERY_BEAT_SCHEDULE = {
     "mailings-resume": {"task": "petitions.tasks.mailings_resume", "schedule": timedelta(seconds=60)},
     "reminders-queue": {"task": "petitions.tasks.reminders_queue", "schedule": timedelta(minutes=10)},
     "privacy-housekeeping": {"task": "petitions.tasks.privacy_housekeeping", "schedule": timedelta(hours=1)},
+    "petitions-close-due": {"task": "petitions.tasks.petitions_close_due", "schedule": timedelta(minutes=1)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILENAME", str(VAR_DIR / "celerybeat-schedule"))
 
@@ -325,6 +326,19 @@ PURGE_UNCONFIRMED_AFTER_DAYS = env_int("PURGE_UNCONFIRMED_AFTER_DAYS", 30, minim
 # Signatures of a closed petition are anonymised this many days after it closed.
 ANONYMISE_CLOSED_AFTER_DAYS = env_int("ANONYMISE_CLOSED_AFTER_DAYS", 180, minimum=1)
 
+# Open API (/api/v1/) -------------------------------------------------------------
+
+# Each answer is built at most once per this many seconds per process and may
+# be cached by browsers and proxies as long.
+API_CACHE_SECONDS = env_int("API_CACHE_SECONDS", 30, minimum=0)
+# Requests per client address (django-ninja's throttle syntax: N/s, N/m, N/h).
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "120/m")
+# The client address behind our own proxies, as the signing limits read it.
+NINJA_NUM_PROXIES = TRUSTED_PROXY_COUNT
+
+# Share images are redrawn (with the current count) at most this often.
+SHARE_IMAGE_SECONDS = env_int("SHARE_IMAGE_SECONDS", 300, minimum=1)
+
 # Security ---------------------------------------------------------------------------
 
 SESSION_COOKIE_SECURE = SITE_IS_HTTPS
@@ -414,6 +428,12 @@ FORMAT_MODULE_PATH = ["campaign.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# Staff's uploads (the organisation's logo, petitions' hero images and their
+# resized copies). Served by the app at MEDIA_URL unless a proxy in front
+# serves MEDIA_ROOT there itself (faster; see campaign/urls.py).
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -28,6 +28,7 @@ from petitions.models import (
     Demand,
     DisposableDomain,
     OfflineBatch,
+    Organisation,
     Petition,
     RateLimit,
     Target,
@@ -60,6 +61,10 @@ pages = ProcessCache(lambda: settings.PAGE_CACHE_SECONDS)
 # a sixth of a signature's CPU. Staff's switches (pause signing, close) reach
 # every process within these seconds.
 signing_petitions = ProcessCache(2)
+# The open API's answers, by path and language (petitions.api.v1).
+api_answers = ProcessCache(lambda: settings.API_CACHE_SECONDS)
+# The organisation the pages name (petitions.selectors.public.organisation_current).
+organisation = ProcessCache(10)
 # The current consent wordings, which change a few times a year.
 consent_wordings = ProcessCache(10)
 # The rate limits and the blocklist, kept off the signing path's queries.
@@ -67,14 +72,16 @@ screening = ProcessCache(10)
 
 
 def pages_forget() -> None:
-    """Forget this process's pages, page fragments and petitions."""
+    """Forget this process's pages, page fragments, API answers and petitions."""
     pages.clear()
+    api_answers.clear()
     signing_petitions.clear()
     caches["fragments"].clear()
 
 
 def forget_all() -> None:
     pages_forget()
+    organisation.clear()
     consent_wordings.clear()
     screening.clear()
 
@@ -83,7 +90,8 @@ def forget_all() -> None:
 _CLEARED_BY: dict[str, tuple[Callable[[], None], tuple[type, ...]]] = {
     # A batch of paper signatures added or withdrawn changes the page's count
     # and its "collected on paper" line (the counts are re-synced after commit).
-    "pages": (pages_forget, (Petition, Demand, BackgroundFact, Target, ConsentWording, OfflineBatch)),
+    "pages": (pages_forget, (Petition, Demand, BackgroundFact, Target, ConsentWording, OfflineBatch, Organisation)),
+    "organisation": (organisation.clear, (Organisation,)),
     "consents": (consent_wordings.clear, (ConsentWording,)),
     "screening": (screening.clear, (RateLimit, BlockedSource, DisposableDomain)),
 }

@@ -189,6 +189,9 @@ def already_signed_email(signature, *, issued_at):
 def thanks_email(signature, *, issued_at):
     """Thanks a signer whose signature is confirmed, with links to share."""
     petition_url = _absolute(reverse("petitions:detail", args=[signature.petition.slug]))
+    if signature.referral_code:
+        # Signers who follow these links are counted as this supporter's.
+        petition_url = f"{petition_url}?ref={signature.referral_code}"
     context = _supporter_context(signature) | {
         "share_links": share_links(signature.petition, petition_url),
         "letter_state_url": letter_state_url(signature.public_id),

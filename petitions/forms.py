@@ -6,12 +6,15 @@ import functools
 import io
 import re
 import unicodedata
+from urllib.parse import parse_qs, urlsplit
 
 from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
+
+from petitions.services.signing import Attribution
 
 NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254
@@ -389,3 +392,35 @@ def offline_csv_rows(uploaded) -> list[dict[str, str]]:
     if not rows:
         raise OfflineFileError(_("The file has no rows under its header."))
     return rows
+# Attribution: where a signer came from. The petition page is the same bytes
+# for everyone and needs no script, so the address the signer arrived at
+# (with its ?source=, utm_* and ref= parameters) is read on the sign POST from
+# its Referer: the site's Referrer-Policy (same-origin) sends the full address
+# of our own page with a form posted from it, and only then.
+REFERRAL_CODE = re.compile(r"[A-Za-z0-9_-]{1,16}")
+_ATTRIBUTION_VALUE = re.compile(r"[\w .:/@+-]{1,100}")
+_ATTRIBUTION_PARAMETERS = ("source", "utm_source", "utm_medium", "utm_campaign")
+
+
+def attribution_read(request, petition):
+    """An `Attribution` for a sign POST, from the query of the page it was
+    posted from (or of the POST itself). A value that is not plain text is
+    dropped; an embedding site is kept only if staff listed it."""
+    referer = request.headers.get("Referer", "")
+    own_host = request.get_host()
+    arrived_at = urlsplit(referer) if referer else None
+    query = {key: values[-1] for key, values in request.GET.lists()}
+    if arrived_at is not None and arrived_at.netloc == own_host:
+        query = {key: values[-1] for key, values in parse_qs(arrived_at.query).items()} | query
+
+    def plain(name):
+        value = query.get(name, "").strip()
+        return value if _ATTRIBUTION_VALUE.fullmatch(value) else ""
+
+    referral = query.get("ref", "")
+    site = query.get("site", "").rstrip("/")
+    return Attribution(
+        **{name: plain(name) for name in _ATTRIBUTION_PARAMETERS},
+        embed_site=site if site in petition.embed_origin_list() else "",
+        referred_by=referral if REFERRAL_CODE.fullmatch(referral) else "",
+    )

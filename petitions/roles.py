@@ -34,6 +34,8 @@ ROLES = {
         "view_recipientreply", "change_recipientreply", "approve_recipientreply", "view_autoreply",
         # Recipients' daily digests.
         "view_digest",
+        # Who runs the campaign, named on every page.
+        "view_organisation", "add_organisation", "change_organisation",
     ],
 }
 

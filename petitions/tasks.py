@@ -9,7 +9,7 @@ importing this module.
 from celery import shared_task
 
 from petitions.selectors import counts
-from petitions.services import digests, handover, letters, mailings, privacy, supporter_mail
+from petitions.services import content, digests, handover, letters, mailings, privacy, supporter_mail
 
 
 @shared_task
@@ -82,3 +82,8 @@ def digests_dispatch() -> int:
 @shared_task
 def digests_send(digest_ids: list[int]) -> dict[int, str]:
     return digests.digests_send(digest_ids=digest_ids)
+
+
+@shared_task
+def petitions_close_due() -> int:
+    return content.petitions_close_due()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from petitions import views
+from petitions import share, views
 
 app_name = "petitions"
 
@@ -19,4 +19,9 @@ urlpatterns = [
     path("p/<slug:slug>/delivery/", views.petition_delivery, name="delivery"),
     path("p/<slug:slug>/delivery.json", views.petition_delivery_json, name="delivery_json"),
     path("letters/<str:token>/", views.letter_state, name="letter_state"),
+    path("p/<slug:slug>/preview/", views.petition_preview, name="preview"),
+    path("p/<slug:slug>/share.png", share.petition_share_image, name="share_image"),
+    path("p/<slug:slug>/embed/", views.petition_embed, name="embed"),
+    path("p/<slug:slug>/embed/sign/", views.petition_embed_sign, name="embed_sign"),
+    path("p/<slug:slug>/embed/signed/", views.petition_embed_signed, name="embed_signed"),
 ]

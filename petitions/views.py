@@ -4,8 +4,9 @@ import functools
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -16,11 +17,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from campaign.cross_origin import cross_origin_protected
 from campaign.i18n import language_alternates
 from petitions import caches, emails
-from petitions.forms import SignatureForm
-from petitions.models import Letter, Petition, Signature
+from petitions.forms import REFERRAL_CODE, SignatureForm, attribution_read
+from petitions.models import Letter, Petition
 from petitions.selectors import letters as letter_reads
-from petitions.selectors.counts import confirmed_count, offline_count
+from petitions.selectors.counts import offline_count
 from petitions.selectors.delivery_ledger import delivery_ledger, letters_of_signer, response_as_json, responses_shown
+from petitions.selectors.public import (
+    comments_approved,
+    counts_by_country,
+    petitions_open,
+    petitions_public,
+    thermometer_read,
+)
 from petitions.selectors.texts import petition_texts
 from petitions.services import letters, signing, suppression
 from petitions.tokens import (
@@ -35,17 +43,23 @@ from petitions.tokens import (
 )
 
 
+@require_GET
 def home(request):
-    petition = Petition.objects.filter(is_open=True).first() or Petition.objects.first()
-    if petition is None:
-        raise Http404("No petition has been loaded yet.")
-    return redirect("petitions:detail", slug=petition.slug)
+    """The open petitions, each linking to its own lasting address."""
+    open_petitions = [(petition, thermometer_read(petition)) for petition in petitions_open()]
+    return render(request, "petitions/home.html", {"open_petitions": open_petitions})
 
 
-def _petition_page(petition, form, status=200):
-    count = confirmed_count(petition)
+def _petition_page(petition, form, status=200, *, preview=False):
+    thermometer = thermometer_read(petition)
+    count = thermometer.count
     language = get_language()
     context = {
+        "thermometer": thermometer,
+        "preview": preview,
+        # Called only when the cached fragment showing them is rebuilt.
+        "countries": functools.partial(counts_by_country, petition),
+        "site_url": settings.SITE_URL,
         # The unbound form and the petition's texts are rendered once a minute
         # per process (PAGE_FRAGMENT_SECONDS); these keys change when what they
         # show changes without waiting for that.
@@ -58,15 +72,11 @@ def _petition_page(petition, form, status=200):
         "form": form,
         "confirmed_count": count,
         "offline_count": offline_count(petition),
-        "progress_percent": min(100, round(100 * count / petition.goal)) if petition.goal else 100,
+        "progress_percent": thermometer.percent,
         "targets": petition.targets.filter(is_active=True),
         # Evaluated only when the cached fragment showing them is rebuilt.
         # Only a confirmed signature not held for review shows its comment.
-        "comments": petition.signatures.filter(
-            comment_state=Signature.CommentState.APPROVED, state=Signature.State.CONFIRMED, flag_reason=""
-        )
-        .order_by("-created_at")
-        .only("first_name", "country", "comment")[:10],
+        "comments": comments_approved(petition),
         "responses": responses_shown(petition),
     }
     # Rendered without the request: nothing on the page depends on who asks.
@@ -93,11 +103,11 @@ def client_ip(request: HttpRequest) -> str:
 
 def _petition_for_signing(slug):
     """The petition as the sign form reads it, shared by this process's requests: never changed."""
-    return caches.signing_petitions.get(slug, lambda: get_object_or_404(Petition, slug=slug))
+    return caches.signing_petitions.get(slug, lambda: get_object_or_404(petitions_public(), slug=slug))
 
 
 def _page_build(slug):
-    petition = get_object_or_404(Petition, slug=slug)
+    petition = get_object_or_404(petitions_public(), slug=slug)
     form = SignatureForm(consents=signing.consent_wordings_current(get_language()))
     return _petition_page(petition, form).content
 
@@ -111,20 +121,37 @@ def petition_detail(request, slug):
     return response
 
 
+@staff_member_required
+@require_GET
+def petition_preview(request, slug):
+    """A petition as the public will see it, draft or not, for staff only; never cached."""
+    petition = get_object_or_404(Petition, slug=slug)
+    form = SignatureForm(consents=signing.consent_wordings_current(get_language()))
+    response = _petition_page(petition, form, preview=True)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 @cross_origin_protected
 @require_POST
 def petition_sign(request, slug):
+    return _sign(request, slug, signed_url=_signed_url(slug, get_language()), page=_petition_page)
+
+
+def _sign(request, slug, *, signed_url, page):
+    """The sign POST of the petition page and of its embed: `page` renders the
+    form again (with its errors), `signed_url` is where a signer lands."""
     petition = _petition_for_signing(slug)
     language = get_language()
     form = SignatureForm(request.POST, consents=signing.consent_wordings_current(language))
     if form.is_bot():
         # A filled honeypot gets the very page a person gets, and nothing is kept.
-        return HttpResponseRedirect(_signed_url(petition.slug, language))
+        return HttpResponseRedirect(signed_url)
     if form.consent_wording_changed():
         # Consent is to the words shown: ask again rather than record others.
-        return _petition_page(petition, form.asking_consent_again(), status=409)
+        return page(petition, form.asking_consent_again(), status=409)
     if not form.is_valid():
-        return _petition_page(petition, form, status=400)
+        return page(petition, form, status=400)
     try:
         signing.signature_create(
             petition=petition,
@@ -138,12 +165,66 @@ def petition_sign(request, slug):
             comment=form.cleaned_data["comment"],
             language=language,
             ip=client_ip(request),
+            attribution=attribution_read(request, petition),
         )
     except (signing.PetitionClosed, signing.SigningPaused):
         # The cached petition is shared by this process's requests: read a fresh one.
-        return _petition_page(get_object_or_404(Petition, slug=slug), form, status=409)
+        return page(get_object_or_404(Petition, slug=slug), form, status=409)
     # First and repeat signers land on the same page; only their inbox differs.
-    return HttpResponseRedirect(_signed_url(petition.slug, language))
+    return HttpResponseRedirect(signed_url)
+
+
+# The embed: a compact count and sign form that the sites staff list may frame
+# (Petition.embed_origins); only these routes relax frame-ancestors and drop
+# X-Frame-Options. It needs no cookie and no script: the form posts to this
+# site inside the frame, guarded like the page's own (same-origin fetch).
+
+
+def _framable_by(response, petition):
+    """Let the petition's listed origins, and only those, frame `response`."""
+    response._csp_replace = {"frame-ancestors": petition.embed_origin_list() or ["'none'"]}
+    response.xframe_options_exempt = True
+    return response
+
+
+def _embed_page(petition, form, status=200):
+    context = {
+        "fragment_seconds": settings.PAGE_FRAGMENT_SECONDS,
+        "consent_key": form.current_consent_key,
+        "petition": petition,
+        "texts": petition_texts(petition, get_language()),
+        "form": form,
+        "thermometer": thermometer_read(petition),
+        "embed": True,
+    }
+    response = HttpResponse(render_to_string("petitions/embed.html", context), status=status)
+    return _framable_by(response, petition)
+
+
+@require_GET
+def petition_embed(request, slug):
+    petition = _petition_for_signing(slug)
+
+    def build():
+        return _embed_page(petition, SignatureForm(consents=signing.consent_wordings_current(get_language()))).content
+
+    response = HttpResponse(caches.pages.get(("embed", slug, get_language()), build))
+    response.headers["Cache-Control"] = f"public, max-age={settings.PAGE_CACHE_SECONDS}"
+    return _framable_by(response, petition)
+
+
+@cross_origin_protected
+@require_POST
+def petition_embed_sign(request, slug):
+    signed_url = reverse("petitions:embed_signed", args=[slug])
+    return _framable_by(_sign(request, slug, signed_url=signed_url, page=_embed_page), _petition_for_signing(slug))
+
+
+@require_GET
+def petition_embed_signed(request, slug):
+    petition = _petition_for_signing(slug)
+    response = render(request, "petitions/embed_signed.html", _petition_context(petition))
+    return _framable_by(response, petition)
 
 
 @functools.lru_cache(maxsize=64)
@@ -184,9 +265,13 @@ def signature_confirm(request, token):
     if result == signing.ConfirmResult.PETITION_CLOSED:
         return render(request, "petitions/confirm_closed.html", _petition_context(signature.petition), status=409)
     # The signed token lets the signer choose, on the next page, to send the
-    # letter from their own mail.
+    # letter from their own mail; the signer's own code rides along, so the
+    # page's share links carry it.
+    query = {"letter": own_mail_token_make(signature.public_id)}
+    if signature.referral_code:
+        query["ref"] = signature.referral_code
     confirmed = reverse("petitions:confirmed", args=[signature.petition.slug])
-    return HttpResponseRedirect(f"{confirmed}?{urlencode({'letter': own_mail_token_make(signature.public_id)})}")
+    return HttpResponseRedirect(f"{confirmed}?{urlencode(query)}")
 
 
 def _own_mail_public_id(token):
@@ -198,6 +283,9 @@ def _own_mail_public_id(token):
 
 def _confirmed_page(request, petition, *, token, chosen=False):
     page_url = request.build_absolute_uri(reverse("petitions:detail", args=[petition.slug]))
+    referral_code = request.GET.get("ref", "")
+    if REFERRAL_CODE.fullmatch(referral_code):
+        page_url = f"{page_url}?{urlencode({'ref': referral_code})}"
     context = _petition_context(petition) | {"share_url": page_url}
     public_id = _own_mail_public_id(token) if token else None
     if public_id is not None:
@@ -258,8 +346,9 @@ def digest_download(request, token):
 @require_GET
 @cache_control(public=True, max_age=30)
 def petition_count(request, slug):
-    petition = get_object_or_404(Petition, slug=slug)
-    return JsonResponse({"confirmed": confirmed_count(petition), "goal": petition.goal})
+    petition = get_object_or_404(petitions_public(), slug=slug)
+    thermometer = thermometer_read(petition)
+    return JsonResponse({"confirmed": thermometer.count, "goal": thermometer.goal})
 
 
 # RFC 8058 one-click unsubscribe: a mail client POSTs here with no cookie and

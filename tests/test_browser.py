@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connections
+from django.urls import reverse
 
 from petitions.models import Letter, Signature
 from petitions.services.content import petition_seed_load
@@ -53,6 +54,7 @@ class BrowserTests:
         petition, _ = petition_seed_load()
         with FakeESP(api_key="test-key") as esp, CeleryWorker(esp.url, extra_env={"SITE_URL": site.url}):
             phone.goto(f"{site.url}/")
+            phone.click(f"a[href='{reverse('petitions:detail', args=[petition.slug])}']")
             assert phone.locator("h1").inner_text() == petition.title
             assert phone.locator("link[rel=stylesheet]").count() == 1
             assert phone.evaluate("getComputedStyle(document.querySelector('.hp')).position") == "absolute"
@@ -95,10 +97,10 @@ class BrowserTests:
             assert all(m["text"].rstrip().endswith("Zoë O'Brien\nIreland") for m in letters)
 
     def test_the_page_works_without_javascript(self, site, browser):
-        petition_seed_load()
+        petition, _ = petition_seed_load()
         context = browser.new_context(viewport=PHONE, java_script_enabled=False)
         page = context.new_page()
-        page.goto(f"{site.url}/")
+        page.goto(site.url + reverse("petitions:detail", args=[petition.slug]))
         page.fill("#id_first_name", "Ana")
         page.fill("#id_last_name", "Silva")
         page.fill("#id_email", "ana@example.org")

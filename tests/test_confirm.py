@@ -37,8 +37,9 @@ class ConfirmTests:
         petition.targets.add(inactive)
         response = client.post(confirm_path(pending))
         assert response.status_code == 302
-        # The page after confirming, with the signed token that offers the own-mail choice.
-        assert response["Location"].partition("?letter=")[0] == reverse("petitions:confirmed", args=[petition.slug])
+        # The page after confirming, with the signed token that offers the own-mail
+        # choice, and the signer's referral code for the page's share links.
+        assert response["Location"].partition("?")[0] == reverse("petitions:confirmed", args=[petition.slug])
         pending.refresh_from_db()
         assert pending.state == Signature.State.CONFIRMED and pending.confirmed_at is not None
         letters = Letter.objects.order_by("target__name")

@@ -184,14 +184,17 @@ class ExportTests:
         columns = [column.key for column in exports.COLUMNS]
         rows, fields = exports.signatures_for_export(petition=petition, states=[CONFIRMED, PENDING], columns=columns)
         assert fields == [
-            "first_name", "last_name", "country", "postcode", "confirmed_at", "created_at", "state", "email"
+            "first_name", "last_name", "country", "postcode", "confirmed_at", "created_at", "state", "email",
+            "source", "utm_source", "utm_medium", "utm_campaign", "embed_site", "referred_by",
         ]
+        no_attribution = ("",) * 6
         assert list(rows) == [
             (
                 "Amira", "Haddad0", "TN", "1002", "2025-03-01T12:03:00Z", "2025-03-01T12:00:00Z", "confirmed",
-                "amira0@example.org",
+                "amira0@example.org", *no_attribution,
             ),
-            ("Amira", "Haddad1", "TN", "1002", "", "2025-03-01T12:00:00Z", "pending", "amira1@example.org"),
+            ("Amira", "Haddad1", "TN", "1002", "", "2025-03-01T12:00:00Z", "pending", "amira1@example.org",
+             *no_attribution),
         ]
 
     @pytest.mark.parametrize(

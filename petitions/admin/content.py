@@ -1,13 +1,18 @@
 """Staff tools for what a petition says and whom it addresses: petitions, targets, consent wordings."""
 
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count, Q
-from django.utils.html import format_html
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from petitions.admin.records import OfferedFiltersOnly
-from petitions.models import BackgroundFact, ConsentWording, Demand, Letter, Petition, Target
+from petitions.models import BackgroundFact, ConsentWording, Demand, Letter, Organisation, Petition, Target
 from petitions.services import content, suppression
 
 
@@ -23,8 +28,9 @@ class BackgroundFactInline(admin.StackedInline):
 
 @admin.register(Petition)
 class PetitionAdmin(OfferedFiltersOnly):
-    list_display = ["title", "is_open", "signing_paused", "letters_paused", "goal", "created_at"]
-    list_filter = ["is_open"]
+    list_display = ["title", "is_published", "is_open", "closes_at", "outcome", "signing_paused", "goal", "created_at"]
+    list_filter = ["is_published", "is_open", "outcome"]
+    readonly_fields = ["preview_link", "embed_snippet"]
 
     def save_model(self, request, obj, form, change):
         content.petition_save(petition=obj)
@@ -32,7 +38,12 @@ class PetitionAdmin(OfferedFiltersOnly):
     filter_horizontal = ["targets"]
     inlines = [DemandInline, BackgroundFactInline]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "language", "is_open", "goal", "targets"]}),
+        (None, {"fields": ["title", "slug", "language", "is_published", "preview_link", "is_open", "goal", "targets"]}),
+        (
+            _("Campaign"),
+            {"fields": ["closes_at", "goal_steps", "outcome", "outcome_message"]},
+        ),
+        (_("Embed"), {"fields": ["embed_origins", "embed_snippet"]}),
         (
             _("Switches"),
             {
@@ -42,12 +53,60 @@ class PetitionAdmin(OfferedFiltersOnly):
                 ]
             },
         ),
-        (_("Page"), {"fields": ["headline", "summary", "body", "call_to_action", "further_reading"]}),
+        (
+            _("Page"),
+            {"fields": ["headline", "summary", "hero_image", "hero_alt", "body", "call_to_action", "further_reading"]},
+        ),
         (
             _("Letter"),
             {"fields": ["letter_subject", "letter_greeting", "letter_body", "letter_demands_intro", "letter_closing"]},
         ),
     ]
+
+
+    @admin.display(description=_("preview"))
+    def preview_link(self, petition):
+        if petition.pk is None:
+            return "—"
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a>',
+            reverse("petitions:preview", args=[petition.slug]), _("Preview the page as the public will see it"),
+        )
+
+    @admin.display(description=_("embed code"))
+    def embed_snippet(self, petition):
+        """The code a listed site pastes into its page, one per listed origin."""
+        if petition.pk is None or not petition.embed_origin_list():
+            return _("List a site above and save to get its code.")
+        snippets = [
+            format_html(
+                '<p>{}</p><textarea readonly rows="4" cols="100" class="embed-snippet">{}</textarea>',
+                origin, embed_snippet_for(petition, origin),
+            )
+            for origin in petition.embed_origin_list()
+        ]
+        return format_html_join("", "{}", ((snippet,) for snippet in snippets))
+
+
+def embed_snippet_for(petition, origin):
+    frame_url = settings.SITE_URL + reverse("petitions:embed", args=[petition.slug]) + "?" + urlencode({"site": origin})
+    script_url = settings.SITE_URL + static("js/embed.js")
+    title = petition.title.replace('"', "&quot;")
+    return (
+        f'<iframe src="{frame_url}" title="{title}" data-petition-embed '
+        f'style="inline-size:100%;block-size:640px;border:0" loading="lazy"></iframe>\n'
+        f'<script src="{script_url}" async></script>'
+    )
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    """Who runs the campaign, as every public page names it (the first row)."""
+
+    list_display = ["name", "contact_email", "website", "about_url"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not Organisation.objects.exists()
 
 
 @admin.register(Target)

@@ -18,6 +18,7 @@ from petitions.models.delivery import (
 )
 from petitions.models.digests import Digest
 from petitions.models.offline import HandoverPack, OfflineBatch
+from petitions.models.organisation import Organisation
 from petitions.models.records import (
     BlockedSource,
     DisposableDomain,
@@ -58,6 +59,7 @@ __all__ = [
     "MailingTranslation",
     "ModerationDecision",
     "OfflineBatch",
+    "Organisation",
     "Outbox",
     "Petition",
     "PetitionTranslation",

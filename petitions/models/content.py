@@ -25,7 +25,9 @@ class Petition(models.Model):
         help_text="The facts, as the petition's author wrote them. Paragraphs separated by blank lines."
     )
     call_to_action = models.CharField(max_length=300, blank=True)
-    further_reading = models.TextField(blank=True, help_text="Titles of further reading, one per line.")
+    further_reading = models.TextField(
+        blank=True, help_text="Titles of further reading, one per line; add ' | https://...' to link one."
+    )
     letter_subject = models.CharField(max_length=200)
     letter_greeting = models.CharField(max_length=300, help_text="The letter's opening line, e.g. 'Dear ...,'")
     letter_body = models.TextField(help_text="The letter up to its demands. Paragraphs separated by blank lines.")
@@ -61,11 +63,78 @@ class Petition(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
+    # How a campaigner runs it: a draft is public only once published; a
+    # closing date closes it by itself (`accepts_signatures`, read on every
+    # request, so no task has to run at that moment); an outcome tells the
+    # public how it ended.
+    class Outcome(models.TextChoices):
+        NONE = "", _("No outcome yet")
+        WON = "won", _("Won")
+        DELIVERED = "delivered", _("Delivered")
+        CLOSED = "closed", _("Closed")
+
+    is_published = models.BooleanField(
+        _("published"), default=True, help_text=_("A draft is seen only by staff, through its preview link.")
+    )
+    closes_at = models.DateTimeField(
+        _("closes at"), null=True, blank=True, help_text=_("From then on the petition takes no signatures.")
+    )
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True, default="")
+    outcome_message = models.TextField(
+        _("outcome message"), blank=True, help_text=_("Shown on the page above the form once there is an outcome.")
+    )
+    goal_steps = models.CharField(
+        _("goal ladder"), max_length=200, blank=True,
+        help_text=_(
+            "Further goals, comma-separated (e.g. 20000, 50000). Once the count reaches the goal the page shows "
+            "the next step; past the last, the goal doubles."
+        ),
+    )
+    hero_image = models.ImageField(
+        _("hero image"), upload_to="petitions/", blank=True,
+        help_text=_("Shown at the top of the page, resized for every screen."),
+    )
+    hero_alt = models.CharField(
+        _("hero image's text alternative"), max_length=300, blank=True,
+        help_text=_("What the image shows, for people who cannot see it. Required with an image."),
+    )
+    embed_origins = models.TextField(
+        _("sites that may embed it"), blank=True,
+        help_text=_("One origin per line, e.g. https://partner.example.org. Only these may frame the embed page."),
+    )
+
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self):
         return self.title
+
+    @property
+    def accepts_signatures(self) -> bool:
+        """Open, published and not past its closing date."""
+        return self.is_open and self.is_published and not self.is_past_closing
+
+    @property
+    def is_past_closing(self) -> bool:
+        return self.closes_at is not None and self.closes_at <= timezone.now()
+
+    def goal_for(self, count: int) -> int:
+        """The goal to show for `count`: the first step of the ladder not yet
+        reached; past the last step, the last doubled until it is ahead."""
+        steps = sorted({self.goal, *self.goal_step_numbers()})
+        for step in steps:
+            if count < step:
+                return step
+        goal = max(steps[-1], 1)
+        while goal <= count:
+            goal *= 2
+        return goal
+
+    def goal_step_numbers(self) -> list[int]:
+        return [int(part) for part in self.goal_steps.replace(" ", "").split(",") if part.isdigit() and int(part) > 0]
+
+    def embed_origin_list(self) -> list[str]:
+        return [line.strip().rstrip("/") for line in self.embed_origins.splitlines() if line.strip()]
 
     def body_paragraphs(self):
         return _paragraphs(self.body)
@@ -75,6 +144,36 @@ class Petition(models.Model):
 
     def further_reading_lines(self):
         return [line.strip() for line in self.further_reading.splitlines() if line.strip()]
+
+    def further_reading_links(self) -> list[tuple[str, str]]:
+        """(title, address) per further-reading line, written "Title | https://..."; address '' when none."""
+        links = []
+        for line in self.further_reading_lines():
+            title, _bar, address = line.rpartition(" | ")
+            if title and address.startswith(("https://", "http://")):
+                links.append((title.strip(), address.strip()))
+            else:
+                links.append((line, ""))
+        return links
+
+    HERO_WIDTHS = (480, 960, 1440)
+
+    def hero_variant_name(self, width: int) -> str:
+        """Where the `width`-pixel copy of the hero image is kept (services.content.hero_variants_make)."""
+        stem = self.hero_image.name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        return f"petitions/variants/{stem}-{width}.jpg"
+
+    def hero_variants(self) -> list[tuple[str, int]]:
+        """(address, width) of each resized copy, smallest first; none without an image."""
+        if not self.hero_image:
+            return []
+        storage = self.hero_image.storage
+        return [(storage.url(self.hero_variant_name(width)), width) for width in self.HERO_WIDTHS]
+
+    def clean(self):
+        super().clean()
+        if self.hero_image and not self.hero_alt.strip():
+            raise ValidationError({"hero_alt": _("Describe the image for people who cannot see it.")})
 
 
 def _paragraphs(text):
@@ -101,6 +200,7 @@ class BackgroundFact(models.Model):
     text = models.TextField()
     source_name = models.CharField(max_length=200)
     source_detail = models.CharField(max_length=300, blank=True, help_text="Date or title of the source.")
+    source_url = models.URLField(_("source's address"), blank=True, help_text=_("Where the source can be read."))
 
     class Meta:
         ordering = ["position", "id"]

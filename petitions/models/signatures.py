@@ -88,6 +88,17 @@ class Signature(models.Model):
     offline_batch = models.ForeignKey(
         "OfflineBatch", on_delete=models.PROTECT, null=True, blank=True, related_name="signatures", db_index=False
     )
+    # Where the signature came from: the `source` and UTM parameters of the
+    # address the signer arrived at, the site that embedded the form, the
+    # referral code of the supporter whose link they followed, and the code
+    # this signer's own share links carry.
+    source = models.CharField(max_length=100, blank=True, default="")
+    utm_source = models.CharField(max_length=100, blank=True, default="")
+    utm_medium = models.CharField(max_length=100, blank=True, default="")
+    utm_campaign = models.CharField(max_length=100, blank=True, default="")
+    embed_site = models.CharField(max_length=200, blank=True, default="")
+    referred_by = models.CharField(max_length=16, blank=True, default="")
+    referral_code = models.CharField(max_length=16, blank=True, default="")
 
     comment = models.TextField(max_length=500, blank=True)
     comment_state = models.CharField(max_length=20, choices=CommentState.choices, blank=True, default="")

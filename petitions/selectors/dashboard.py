@@ -29,6 +29,14 @@ from django.utils.translation import gettext, ngettext
 from django_countries import countries
 
 from petitions.models import Letter, Mailing, MailingRecipient, Outbox, Petition, Signature, SignatureQuerySet, Target
+from petitions.selectors.attribution import (
+    AttributionRow,
+    ReferrerRow,
+    referrers_top,
+    signatures_by_embed_site,
+    signatures_by_source,
+    signatures_by_utm_source,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -394,6 +402,10 @@ class DashboardFigures(TypedDict):
     countries: list[CountryRow]
     recipients: list[RecipientLetters]
     health: QueueHealth
+    by_source: list[AttributionRow]
+    by_utm_source: list[AttributionRow]
+    by_embed_site: list[AttributionRow]
+    referrers: list[ReferrerRow]
 
 
 def dashboard_figures(*, petition: Petition | None, now: datetime) -> DashboardFigures:
@@ -409,6 +421,10 @@ def dashboard_figures(*, petition: Petition | None, now: datetime) -> DashboardF
         "countries": signatures_by_country(signatures),
         "recipients": recipients,
         "health": queue_health(now=now, recipients=recipients),
+        "by_source": signatures_by_source(signatures),
+        "by_utm_source": signatures_by_utm_source(signatures),
+        "by_embed_site": signatures_by_embed_site(signatures),
+        "referrers": referrers_top(signatures),
     }
 
 

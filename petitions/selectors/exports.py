@@ -127,6 +127,13 @@ COLUMNS = [
     Column("created_at", "Signed at (UTC)", "created_at", default=False),
     Column("state", "State", "state", default=False),
     Column("email", "Email address", "email", personal=True, default=False),
+    # Where the signature came from (petitions.forms.attribution_read).
+    Column("source", "Source", "source", default=False),
+    Column("utm_source", "UTM source", "utm_source", default=False),
+    Column("utm_medium", "UTM medium", "utm_medium", default=False),
+    Column("utm_campaign", "UTM campaign", "utm_campaign", default=False),
+    Column("embed_site", "Embedded on", "embed_site", default=False),
+    Column("referred_by", "Referral code followed", "referred_by", default=False),
 ]
 COLUMNS_BY_KEY = {column.key: column for column in COLUMNS}
 

@@ -13,6 +13,7 @@ class Fact:
     text: str
     source_name: str
     source_detail: str
+    source_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,17 @@ class PetitionTexts:
     def further_reading_lines(self) -> list[str]:
         return [line.strip() for line in self.further_reading.splitlines() if line.strip()]
 
+    def further_reading_links(self) -> list[tuple[str, str]]:
+        """(title, address) per line, written "Title | https://..."; address '' when none."""
+        links = []
+        for line in self.further_reading_lines():
+            title, _bar, address = line.rpartition(" | ")
+            if title and address.startswith(("https://", "http://")):
+                links.append((title.strip(), address.strip()))
+            else:
+                links.append((line, ""))
+        return links
+
 
 _TEXT_FIELDS = (
     "title", "headline", "summary", "body", "call_to_action", "further_reading", "letter_subject",
@@ -73,7 +85,8 @@ def petition_texts(petition: Petition, language: str) -> PetitionTexts:
         **{name: getattr(petition, name) for name in _TEXT_FIELDS},
         demands=[demand.text for demand in petition.demands.all()],
         background_facts=[
-            Fact(fact.text, fact.source_name, fact.source_detail) for fact in petition.background_facts.all()
+            Fact(fact.text, fact.source_name, fact.source_detail, fact.source_url)
+            for fact in petition.background_facts.all()
         ],
     )
 
@@ -85,9 +98,9 @@ def _translated(petition: Petition, translation: PetitionTranslation) -> Petitio
     for fact in petition.background_facts.all():
         translated = facts.get(fact.pk)
         if translated is None:
-            background.append(Fact(fact.text, fact.source_name, fact.source_detail))
+            background.append(Fact(fact.text, fact.source_name, fact.source_detail, fact.source_url))
         else:
-            background.append(Fact(translated.text, fact.source_name, translated.source_detail))
+            background.append(Fact(translated.text, fact.source_name, translated.source_detail, fact.source_url))
     return PetitionTexts(
         language=translation.language,
         is_fallback=False,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, ImageOps
 
 from petitions.content import libya, libya_translations
 from petitions.models import (
@@ -22,13 +26,16 @@ from petitions.services.screening import DEFAULT_LIMITS
 
 
 def petition_save(*, petition: Petition) -> Petition:
-    """Save staff's edits to a petition, noting when it closed (for anonymisation)."""
+    """Save staff's edits to a petition, noting when it closed (for
+    anonymisation), and make the resized copies of its hero image."""
     if not petition.is_open and petition.closed_at is None:
         petition.closed_at = timezone.now()
     elif petition.is_open:
         petition.closed_at = None
     with transaction.atomic():
         petition.save()
+    if petition.hero_image:
+        hero_variants_make(petition=petition)
     return petition
 
 
@@ -39,6 +46,41 @@ def petition_translation_save(*, translation: PetitionTranslation) -> PetitionTr
     with transaction.atomic():
         translation.save()
     return translation
+def hero_variants_make(*, petition: Petition) -> list[str]:
+    """Write the hero image's copies at Petition.HERO_WIDTHS (JPEG, never wider
+    than the original), replacing any of the same name. Idempotent; returns
+    their storage names."""
+    storage = petition.hero_image.storage
+    names = []
+    with petition.hero_image.open("rb") as original_file, Image.open(original_file) as opened:
+        upright = ImageOps.exif_transpose(opened).convert("RGB")
+        for width in Petition.HERO_WIDTHS:
+            copy = upright.copy()
+            if copy.width > width:
+                copy = copy.resize((width, round(copy.height * width / copy.width)), Image.Resampling.LANCZOS)
+            buffer = io.BytesIO()
+            copy.save(buffer, format="JPEG", quality=82, optimize=True, progressive=True)
+            name = petition.hero_variant_name(width)
+            if storage.exists(name):
+                storage.delete(name)
+            names.append(storage.save(name, ContentFile(buffer.getvalue())))
+    return names
+
+
+def petitions_close_due() -> int:
+    """Close every open petition whose closing date has passed, as staff
+    closing it would (closed_at set to its closing date, for anonymisation).
+    Idempotent; returns how many it closed. Signing stops at the closing date
+    whether or not this has run yet (Petition.accepts_signatures)."""
+    closed = 0
+    with transaction.atomic():
+        due = Petition.objects.select_for_update().filter(is_open=True, closes_at__lte=timezone.now())
+        for petition in due:
+            petition.is_open = False
+            petition.closed_at = petition.closes_at
+            petition.save(update_fields=["is_open", "closed_at"])
+            closed += 1
+    return closed
 
 
 def petition_seed_load() -> tuple[Petition, bool]:

@@ -3,6 +3,7 @@ turns a signature into letters."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -47,6 +48,28 @@ def _consent_wordings_load(language: str) -> dict[str, ConsentWording]:
 
 
 @dataclass(frozen=True)
+class Attribution:
+    """Where a signature came from, as the sign view read it from the request."""
+
+    source: str = ""
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
+    embed_site: str = ""
+    referred_by: str = ""
+
+    def as_fields(self) -> dict[str, str]:
+        lengths = {"embed_site": 200, "referred_by": 16}
+        return {name: str(value)[: lengths.get(name, 100)] for name, value in vars(self).items()}
+
+
+def referral_code_new() -> str:
+    """A short code for a signer's share links: unguessable enough that a
+    code cannot be walked to find who signed, and says nothing about them."""
+    return secrets.token_urlsafe(9)
+
+
+@dataclass(frozen=True)
 class SignOutcome:
     signature: Signature
     is_new: bool
@@ -65,6 +88,7 @@ def signature_create(
     comment: str = "",
     language: str | None = None,
     ip: str = "",
+    attribution: Attribution | None = None,
 ) -> SignOutcome:
     """Record a pending signature and ask for its confirmation email.
 
@@ -79,8 +103,11 @@ def signature_create(
     every signer the same page. `language` is the page's: the consent
     wordings recorded are that language's, and every email to the signer is
     in it. Wakes a drain after commit; safe when the broker is down.
+    `attribution` (where the signer came from) is kept as given, cut to its
+    columns' lengths; the signature gets a referral code of its own for its
+    share links.
     """
-    if not petition.is_open:
+    if not petition.accepts_signatures:
         raise PetitionClosed(petition.slug)
     if petition.signing_paused:
         raise SigningPaused(petition.slug)
@@ -108,6 +135,8 @@ def signature_create(
         flag_reason=held_because,
         flagged_at=now if held_because else None,
         created_at=now,
+        referral_code=referral_code_new(),
+        **(attribution or Attribution()).as_fields(),
     )
     entry = outbox_entry(Outbox.Kind.CONFIRMATION_EMAIL, now=now)
     if held_because:
@@ -147,7 +176,7 @@ def signature_confirm(*, public_id: UUID) -> tuple[str, Signature | None]:
             return ConfirmResult.NOT_CONFIRMABLE, signature
         if signature.state == Signature.State.CONFIRMED:
             return ConfirmResult.ALREADY_CONFIRMED, signature
-        if not signature.petition.is_open:
+        if not signature.petition.accepts_signatures:
             return ConfirmResult.PETITION_CLOSED, signature
         now = timezone.now()
         signature.state = Signature.State.CONFIRMED

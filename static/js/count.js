@@ -12,7 +12,7 @@
     fetch(box.getAttribute("data-count-url"), { headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
-        if (!data) { return; }
+        if (!data || !number) { return; }
         number.textContent = data.confirmed.toLocaleString(locale);
         if (bar) { bar.value = data.confirmed; bar.max = data.goal; }
       })

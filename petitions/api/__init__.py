@@ -1,0 +1,1 @@
+"""The open, read-only API under /api/v1/ (django-ninja): public data only."""
