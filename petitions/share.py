@@ -16,14 +16,16 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils import translation
 from django.utils.formats import number_format
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, get_language_bidi, gettext
 from django.views.decorators.http import require_GET
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, features
 from redis.exceptions import RedisError
 
 from petitions.models import Petition
 from petitions.selectors.public import petitions_public, thermometer_read
+from petitions.selectors.texts import petition_texts
 
 logger = logging.getLogger(__name__)
 
@@ -41,14 +43,32 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
+def _shapes_right_to_left() -> bool:
+    """Whether Pillow can lay out Arabic (it needs libraqm, which the wheels
+    here lack): without it, Arabic letters come out unjoined and reversed."""
+    return bool(features.check("raqm"))
+
+
 def share_image_draw(petition: Petition) -> bytes:
-    """The card as PNG bytes: title, "N signatures of GOAL" and a bar."""
+    """The card as PNG bytes: title, "N signatures of GOAL" and a bar, in the
+    active language. A right-to-left language that Pillow cannot lay out here
+    gets the petition's original title and an English count line instead of
+    scrambled letters (its page's og: tags are still in that language)."""
+    language = get_language()
+    if get_language_bidi() and not _shapes_right_to_left():
+        language = petition.language
+    with translation.override(language):
+        return _card_draw(petition)
+
+
+def _card_draw(petition: Petition) -> bytes:
     thermometer = thermometer_read(petition)
+    title = petition_texts(petition, get_language()).title
     image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
     draw = ImageDraw.Draw(image)
     title_font, count_font = _font(64), _font(44)
     y = 70
-    for line in textwrap.wrap(petition.title, width=30)[:4]:
+    for line in textwrap.wrap(title, width=30)[:4]:
         draw.text((70, y), line, font=title_font, fill=INK)
         y += 80
     count_line = gettext("%(count)s signatures of %(goal)s") % {

@@ -46,7 +46,10 @@ from petitions.tokens import (
 @require_GET
 def home(request):
     """The open petitions, each linking to its own lasting address."""
-    open_petitions = [(petition, thermometer_read(petition)) for petition in petitions_open()]
+    language = get_language()
+    open_petitions = [
+        (petition, petition_texts(petition, language), thermometer_read(petition)) for petition in petitions_open()
+    ]
     return render(request, "petitions/home.html", {"open_petitions": open_petitions})
 
 

@@ -32,6 +32,7 @@ from petitions.selectors.public import (
     petitions_public,
     thermometer_read,
 )
+from petitions.selectors.texts import petition_texts
 
 COMMON_RESPONSES: dict[int, Any] = {404: schemas.Problem, 429: schemas.Problem}
 # A petition's address name, with the seeded petition's as the example (the
@@ -123,19 +124,26 @@ def petitions_list(request: HttpRequest) -> Any:
 def petition_read(request: HttpRequest, slug: Slug) -> Any:
     def build() -> dict[str, Any]:
         petition = _public_petition(slug)
-        text = {
-            "language": settings.LANGUAGE_CODE,
-            "title": petition.title,
-            "headline": petition.headline,
-            "summary": petition.summary,
-            "body": petition.body,
-            "call_to_action": petition.call_to_action,
-            "demands": [{"text": demand.text} for demand in petition.demands.all()],
-            "background": [
-                {"text": fact.text, "source_name": fact.source_name, "source_detail": fact.source_detail}
-                for fact in petition.background_facts.all()
-            ],
-        }
+        # The original and each translation of it (a language without one
+        # is left out rather than repeating the original).
+        texts = []
+        for language, _name in settings.LANGUAGES:
+            words = petition_texts(petition, language)
+            if words.is_fallback:
+                continue
+            texts.append({
+                "language": words.language,
+                "title": words.title,
+                "headline": words.headline,
+                "summary": words.summary,
+                "body": words.body,
+                "call_to_action": words.call_to_action,
+                "demands": [{"text": demand} for demand in words.demands],
+                "background": [
+                    {"text": fact.text, "source_name": fact.source_name, "source_detail": fact.source_detail}
+                    for fact in words.background_facts
+                ],
+            })
         recipients = [
             {"name": target.name, "title": target.title, "organisation": target.organisation}
             for target in petition.targets.filter(is_active=True)
@@ -143,7 +151,7 @@ def petition_read(request: HttpRequest, slug: Slug) -> Any:
         return _summary(petition) | {
             "outcome": petition.outcome,
             "outcome_message": petition.outcome_message,
-            "texts": [text],
+            "texts": texts,
             "recipients": recipients,
         }
 
