@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import translation
 
 from petitions import caches
 from petitions.roles import roles_ensure
@@ -30,6 +31,15 @@ SIGNER = {
     "postcode": "",
     "letter_consent": "on",
 }
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request to /fr/ or /ar/
+    activates that language in the thread, and reverse() would follow it."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

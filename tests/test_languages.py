@@ -80,7 +80,10 @@ class AddressTests:
         assert "Accept-Language" in response["Vary"]
         home = client.get("/")
         assert home["Location"] == f"/{language}/"
-        assert client.get(home["Location"])["Location"] == f"/{language}/p/{petition.slug}/"
+        # The list of open petitions, in that language, links each to its own address.
+        listing = client.get(home["Location"]).content.decode()
+        assert f'href="/{language}/p/{petition.slug}/"' in listing
+        assert f'<html lang="{language}"' in listing
 
     def test_it_keeps_a_page_per_language_in_the_whole_page_cache(self, client, petition):
         pages = {language: client.get(detail_path(petition, language)).content for language in LANGUAGES}

@@ -137,24 +137,16 @@ class Petition(models.Model):
         return [line.strip().rstrip("/") for line in self.embed_origins.splitlines() if line.strip()]
 
     def body_paragraphs(self):
-        return _paragraphs(self.body)
+        return paragraphs(self.body)
 
     def letter_paragraphs(self):
-        return _paragraphs(self.letter_body)
+        return paragraphs(self.letter_body)
 
     def further_reading_lines(self):
         return [line.strip() for line in self.further_reading.splitlines() if line.strip()]
 
     def further_reading_links(self) -> list[tuple[str, str]]:
-        """(title, address) per further-reading line, written "Title | https://..."; address '' when none."""
-        links = []
-        for line in self.further_reading_lines():
-            title, _bar, address = line.rpartition(" | ")
-            if title and address.startswith(("https://", "http://")):
-                links.append((title.strip(), address.strip()))
-            else:
-                links.append((line, ""))
-        return links
+        return further_reading_links(self.further_reading_lines())
 
     HERO_WIDTHS = (480, 960, 1440)
 
@@ -176,7 +168,20 @@ class Petition(models.Model):
             raise ValidationError({"hero_alt": _("Describe the image for people who cannot see it.")})
 
 
-def _paragraphs(text):
+def further_reading_links(lines: list[str]) -> list[tuple[str, str]]:
+    """(title, address) per further-reading line, written "Title | https://..."; address '' when none."""
+    links = []
+    for line in lines:
+        title, _bar, address = line.rpartition(" | ")
+        if title and address.startswith(("https://", "http://")):
+            links.append((title.strip(), address.strip()))
+        else:
+            links.append((line, ""))
+    return links
+
+
+def paragraphs(text: str) -> list[str]:
+    """A text's paragraphs: separated by blank lines, trimmed, none empty."""
     return [part.strip() for part in text.replace("\r\n", "\n").split("\n\n") if part.strip()]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from petitions.models import Petition, PetitionTranslation
+from petitions.models.content import further_reading_links, paragraphs
 
 
 @dataclass(frozen=True)
@@ -40,24 +41,17 @@ class PetitionTexts:
     background_facts: list[Fact] = field(default_factory=list)
 
     def body_paragraphs(self) -> list[str]:
-        return _paragraphs(self.body)
+        return paragraphs(self.body)
 
     def letter_paragraphs(self) -> list[str]:
-        return _paragraphs(self.letter_body)
+        return paragraphs(self.letter_body)
 
     def further_reading_lines(self) -> list[str]:
         return [line.strip() for line in self.further_reading.splitlines() if line.strip()]
 
     def further_reading_links(self) -> list[tuple[str, str]]:
         """(title, address) per line, written "Title | https://..."; address '' when none."""
-        links = []
-        for line in self.further_reading_lines():
-            title, _bar, address = line.rpartition(" | ")
-            if title and address.startswith(("https://", "http://")):
-                links.append((title.strip(), address.strip()))
-            else:
-                links.append((line, ""))
-        return links
+        return further_reading_links(self.further_reading_lines())
 
 
 _TEXT_FIELDS = (
@@ -109,7 +103,3 @@ def _translated(petition: Petition, translation: PetitionTranslation) -> Petitio
         demands=[demands.get(demand.pk, demand.text) for demand in petition.demands.all()],
         background_facts=background,
     )
-
-
-def _paragraphs(text: str) -> list[str]:
-    return [part.strip() for part in text.replace("\r\n", "\n").split("\n\n") if part.strip()]
