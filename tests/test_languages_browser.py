@@ -55,8 +55,11 @@ def test_a_person_signs_and_confirms_in_their_language(site, browser, language):
     )
     phone = context.new_page()
     with FakeESP(api_key="test-key") as esp, CeleryWorker(esp.url, extra_env={"SITE_URL": site.url}):
-        # The bare address sends the browser to its language.
+        # The bare address sends the browser to its language: the open
+        # petitions, each linking to its own address in that language.
         phone.goto(f"{site.url}/")
+        assert phone.url == f"{site.url}/{language}/"
+        phone.click(f"a[href='/{language}/p/{petition.slug}/']")
         assert phone.url == f"{site.url}/{language}/p/{petition.slug}/"
         assert phone.get_attribute("html", "lang") == language
         assert phone.get_attribute("html", "dir") == DIRECTION[language]

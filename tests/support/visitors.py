@@ -69,8 +69,8 @@ class Visitor:
         )
         return Visit(response.status_code, response.text, response.url, time.monotonic() - started)
 
-    def sign(self, slug, data):
-        return self.submit(f"/p/{slug}/", f"/p/{slug}/sign/", data)
+    def sign(self, slug, data, *, language="en"):
+        return self.submit(f"/{language}/p/{slug}/", f"/{language}/p/{slug}/sign/", data)
 
     def confirm(self, link):
         """Open the link from the confirmation email and press its button."""
