@@ -77,6 +77,30 @@ class ApiTests:
         for target in petition.targets.all():
             assert target.email not in everything
 
+    def test_it_gives_the_texts_in_each_language_that_has_them(self, client, petition, unthrottled):
+        from petitions.content import libya_translations
+
+        detail = client.get(reverse("api-v1:petition_read", args=[petition.slug])).json()
+        by_language = {text["language"]: text for text in detail["texts"]}
+        assert set(by_language) == {"en", "fr", "ar"}
+        assert by_language["en"]["title"] == petition.title
+        assert by_language["ar"]["title"] == libya_translations.TRANSLATIONS["ar"]["petition"]["title"]
+        assert by_language["fr"]["demands"][0]["text"] == libya_translations.TRANSLATIONS["fr"]["demands"][0]
+
+    def test_it_gives_the_delivery_ledger_without_any_signer(self, client, petition, unthrottled):
+        signature = _confirmed_signer(petition)
+        answer = client.get(reverse("api-v1:petition_delivery", args=[petition.slug]))
+        assert answer.status_code == 200
+        ledger = answer.json()
+        assert {line["recipient"]["name"] for line in ledger["recipients"]} == set(
+            petition.targets.filter(is_active=True).values_list("name", flat=True)
+        )
+        # The letters of the one signer are queued: waiting, none sent yet.
+        assert sum(line["waiting"] + line["sent"] for line in ledger["recipients"]) == 2
+        assert ledger["responses"] == []
+        for personal in (SIGNER["email"], SIGNER["first_name"], SIGNER["last_name"], str(signature.public_id)):
+            assert personal not in answer.content.decode()
+
     def test_it_hides_drafts_and_reads_only(self, client, petition, unthrottled):
         petition.is_published = False
         petition.save()
@@ -125,7 +149,7 @@ def test_it_meets_its_own_openapi_document_under_fuzzing(live_server, settings):
     petition_seed_load()
     schema = schemathesis.openapi.from_url(live_server.url + OPENAPI)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 4
+    assert len(operations) == 5
 
     statuses = {}
     for operation in operations:

@@ -62,7 +62,7 @@ CSRF_EXEMPT = {
     # The open API (django-ninja marks its views exempt): read-only, it
     # answers GET only (405 to anything else) and uses no cookie or session.
     "api-v1:openapi-json", "api-v1:petitions_list", "api-v1:petition_read", "api-v1:petition_countries",
-    "api-v1:petition_comments", "api-v1:api-root",
+    "api-v1:petition_comments", "api-v1:petition_delivery", "api-v1:api-root",
 }
 # Forms on a page cached whole and served to everyone, so without a per-visitor
 # token: cross-origin POSTs are refused from the browser's own headers

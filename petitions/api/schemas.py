@@ -68,5 +68,32 @@ class Comment(Schema):
     created_at: datetime
 
 
+class RecipientDelivery(Schema):
+    """What became of the letters to one recipient (the public delivery ledger)."""
+
+    recipient: Recipient
+    sent: int = Field(ge=0, description="Letters the email service accepted.")
+    delivered: int = Field(ge=0, description="Letters the recipient's mail server accepted.")
+    bounced: int = Field(ge=0)
+    held: int = Field(ge=0, description="Letters held back for now (a bounce being checked, paused, in review).")
+    waiting: int = Field(ge=0, description="Letters queued to be sent at a steady pace.")
+    failed: int = Field(ge=0)
+    last_delivered_at: datetime | None
+
+
+class RecipientResponse(Schema):
+    """A recipient's reply, as staff approved it for publication."""
+
+    recipient: Recipient | None
+    received_at: datetime
+    text: str
+    note: str = Field(description="The campaign's word on it.")
+
+
+class Delivery(Schema):
+    recipients: list[RecipientDelivery]
+    responses: list[RecipientResponse]
+
+
 class Problem(Schema):
     detail: str

@@ -25,6 +25,7 @@ from petitions import caches
 from petitions.api import schemas
 from petitions.content import libya
 from petitions.models import Petition
+from petitions.selectors.delivery_ledger import delivery_ledger, response_as_json, responses_shown
 from petitions.selectors.public import (
     comments_approved,
     counts_by_country,
@@ -193,3 +194,22 @@ def petition_comments(request: HttpRequest, slug: Slug) -> Any:
         ]
 
     return _cached(request, list[schemas.Comment], build)
+
+
+@api.get(
+    "/petitions/{slug}/delivery",
+    response={200: schemas.Delivery, **COMMON_RESPONSES},
+    summary="The delivery ledger: what became of the letters, per recipient, and the recipients' responses",
+)
+def petition_delivery(request: HttpRequest, slug: Slug) -> Any:
+    def build() -> dict[str, Any]:
+        petition = _public_petition(slug)
+        return {
+            "recipients": [line.as_json() for line in delivery_ledger(petition)],
+            "responses": [
+                response | {"recipient": response["recipient"] and {"organisation": "", **response["recipient"]}}
+                for response in (response_as_json(reply) for reply in responses_shown(petition))
+            ],
+        }
+
+    return _cached(request, schemas.Delivery, build)
