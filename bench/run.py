@@ -463,7 +463,7 @@ class Bench(MillionPhases, HandoverPhase):
         # The slices alternate, so the emails are counted for all languages together.
         emails_sent = self.esp_accepted() - esp_before
         for language, sign in zip(LANGUAGES, signs, strict=True):
-            self._sign_row(base, sign, prefix=f"{tag}{language}.", language=language, drained=drained,
+            self._sign_row(base, sign, prefix=f"{tag}{language}-", language=language, drained=drained,
                            emails_sent=emails_sent)
         self._durable_write_row(base, floor, f"{tag}d-")
         self._phase_sign_sustained()
