@@ -32,8 +32,10 @@ from campaign.urls import urlpatterns as project_urlpatterns
 DURABLE_WRITE_SQL = (
     "INSERT INTO petitions_signature (public_id, petition_id, first_name, last_name, email,"
     " email_normalized, country, postcode, state, letter_consent_id, created_at, invalidated_reason,"
-    " repeat_notices_sent, reminders_sent, ip_hash, email_domain, flag_reason, comment, comment_state)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, '', 'pending', %s, %s, '', 0, 0, '', %s, '', '', '')"
+    " repeat_notices_sent, reminders_sent, ip_hash, email_domain, flag_reason, comment, comment_state,"
+    " language, source, utm_source, utm_medium, utm_campaign, embed_site, referred_by, referral_code)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, '', 'pending', %s, %s, '', 0, 0, '', %s, '', '', '',"
+    " 'en', '', '', '', '', '', '', '')"
 )
 _row_ids: dict[str, int] = {}  # the petition and consent wording every reference row points at, read once
 
